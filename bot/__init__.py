@@ -1,0 +1,1 @@
+"""Milestone Bot: the Slack app (listeners, views), its services and its processes."""

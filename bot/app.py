@@ -1,0 +1,70 @@
+"""The Bolt app, built by one factory for every process (HTTP, Socket Mode, tests)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
+from sqlalchemy.exc import IntegrityError
+
+from bot.deps import Deps, make_deps
+from bot.listeners import register_listeners
+from bot.services.errors import DomainError
+from bot.settings import Settings
+from bot.slack_client import make_web_client
+from models import SeenEvent
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, deps: Deps | None = None) -> tuple[App, Deps]:
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    deps = deps or make_deps(settings)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        client=make_web_client(settings),
+        # auth.test runs on the first request instead of at boot, so a start never needs Slack to be up.
+        token_verification_enabled=False,
+        name="milestone-bot",
+    )
+    app.middleware(_ignore_seen_events(deps))
+    app.error(_handle_error)
+    register_listeners(app, deps)
+    return app, deps
+
+
+def _ignore_seen_events(deps: Deps) -> Callable[..., Any]:
+    """Slack retries an event it thinks we missed (X-Slack-Retry-Num); handle each event_id once."""
+
+    def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                with deps.session() as session:
+                    session.add(SeenEvent(event_id=event_id))
+            except IntegrityError:
+                log.info("ignoring event %s: already handled", event_id)
+                return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def _handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, logger: logging.Logger) -> None:
+    """The global error handler: domain errors become a message only the actor sees; the rest are logged."""
+    response_url = body.get("response_url") or next(
+        (r.get("response_url") for r in body.get("response_urls") or []), None
+    )
+    if isinstance(error, DomainError):
+        message = f":warning: {error}"
+    else:
+        logger.exception("unhandled error", exc_info=error)
+        message = ":x: Something went wrong on our side and nothing was changed. Please try again."
+    if response_url:
+        from slack_sdk.webhook import WebhookClient
+
+        WebhookClient(response_url).send(text=message, response_type="ephemeral", replace_original=False)

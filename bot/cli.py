@@ -1,0 +1,110 @@
+"""`milestone-bot`: the processes (serve, socket) and the admin commands (db, …)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot.settings import Settings, SettingsError, exit_on_settings_error, load_settings
+
+# Each command: (name, help, add_arguments, run). Features append theirs to COMMANDS.
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Settings], int]]
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, help="port to bind (default: $PORT, else 3000)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: $WEB_CONCURRENCY or 2)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (default: 8)")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """gunicorn with threaded workers: a production server, one Bolt app per worker process."""
+    import os
+
+    from gunicorn.app.base import BaseApplication
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    port = args.port or settings.port
+    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            from bot.web import create_web_app
+
+            return create_web_app(settings)
+
+    Server().run()
+    return 0
+
+
+def _socket(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    app, _deps = create_app(settings)
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def _db_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["upgrade", "check"], help="upgrade: apply migrations; check: fail on drift")
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from models import migrate
+
+    if args.action == "upgrade":
+        migrate.upgrade(settings.database_url)
+        print(f"database is at the latest revision ({_safe_url(settings.database_url)})")
+    else:
+        migrate.check(settings.database_url)
+        print("models and migrations agree")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+COMMANDS: list[Command] = [
+    ("serve", "run the web process (Slack events, /healthz, report pages) with gunicorn on $PORT", _serve_args, _serve),
+    ("socket", "run the bot over Socket Mode (no public URL needed)", lambda parser: None, _socket),
+    ("db", "database migrations", _db_args, _db),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="milestone-bot", description="Milestone Bot for Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    runners: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
+    for name, help_text, add_arguments, run in COMMANDS:
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        runners[name] = run
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return runners[args.command](args, settings)
+    except SettingsError as error:
+        exit_on_settings_error(error)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,9 @@
+"""Scheduled job: signoff_reminders (not built yet)."""
+
+from __future__ import annotations
+
+from bot.jobs import JobContext
+
+
+def run(ctx: JobContext) -> list[str]:
+    return []

@@ -1,0 +1,29 @@
+"""Database idioms the services share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import ProcessedSubmission
+
+
+def insert_ignore(session: Session, table: Table, values: dict[str, Any], conflict: list[str] | None = None) -> bool:
+    """`INSERT … ON CONFLICT DO NOTHING`; True if this call inserted the row.
+
+    Unlike catching IntegrityError, this leaves a PostgreSQL transaction usable, and two processes racing
+    for the same key get exactly one winner.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return session.execute(statement).rowcount == 1
+
+
+def first_submission(session: Session, key: str, result: str | None = None) -> bool:
+    """Claim a submission key inside the saving transaction: False means this exact submission was
+    already saved (double click, Slack retry) and must change nothing. A failed save rolls the claim back."""
+    return insert_ignore(session, ProcessedSubmission.__table__, {"key": key[:200], "result": result})

@@ -1,0 +1,26 @@
+"""The one Web API client: Slack's base URL from settings, and retries on 429, 5xx and lost connections."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.settings import Settings
+
+
+def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
+    # slack_sdk does not retry 429 by itself; RateLimitErrorRetryHandler waits for Retry-After.
+    return WebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

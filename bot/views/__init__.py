@@ -1,0 +1,1 @@
+"""Block Kit views built in Python, one place per view."""

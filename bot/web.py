@@ -1,0 +1,43 @@
+"""The web process: Slack's events URL, a health check, and the report pages, as one WSGI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, jsonify, request
+from slack_bolt.adapter.flask import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.app import create_app
+from bot.deps import Deps
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Features that serve pages add a function here: (flask_app, deps) -> None.
+WEB_ROUTES: list[Callable[[Flask, Deps], None]] = []
+
+
+def create_web_app(settings: Settings) -> Flask:
+    bolt_app, deps = create_app(settings)
+    handler = SlackRequestHandler(bolt_app)
+    web = Flask("milestone-bot")
+
+    @web.post("/slack/events")
+    def slack_events():  # type: ignore[no-untyped-def]
+        return handler.handle(request)
+
+    @web.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        try:
+            with deps.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # any database failure means "not healthy", with the reason
+            log.warning("health check failed: %s", error)
+            return jsonify(ok=False, database="unreachable"), 503
+        return jsonify(ok=True, database="ok")
+
+    for add_routes in WEB_ROUTES:
+        add_routes(web, deps)
+    return web
