@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.services.errors import DomainError
 from bot.views.text import esc
 
 
@@ -122,4 +123,8 @@ class CommandRouter:
             text, blocks = self.help_blocks(f":warning: Unknown command `{esc(name)}`.")
             ctx.reply(text, blocks)
             return
-        sub.handler(ctx)
+        try:
+            sub.handler(ctx)
+        except DomainError as error:
+            # Answer in the ack when still possible: a raise before ack makes Slack show a "failed" banner.
+            ctx.reply(f":warning: {error}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from bot.views.text import esc
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender, http, sign
 
@@ -55,7 +56,7 @@ def test_every_registered_subcommand_is_in_help(bot: SlackSender) -> None:
     help_text = json.dumps(bot.command("help").json()["blocks"])
     for name, sub in deps.router.subcommands.items():
         for usage, _example in sub.usages:
-            assert f"/milestone {usage}" in help_text, name
+            assert f"/milestone {esc(usage)}" in help_text, name
 
 
 def test_unknown_subcommand_gets_a_short_error_and_the_help(bot: SlackSender) -> None:

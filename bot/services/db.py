@@ -20,7 +20,8 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any], confli
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return session.execute(statement).rowcount == 1
+    # SQLAlchemy only promises rowcount for INSERT when asked (psycopg otherwise reports -1).
+    return session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1
 
 
 def first_submission(session: Session, key: str, result: str | None = None) -> bool:
