@@ -54,6 +54,8 @@ class SignOff(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("approval_slots.id", ondelete="CASCADE"), index=True)
     milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
     approver_id: Mapped[str] = mapped_column(String(32))
+    # Set when a delegate signed: the role holder they signed for.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(32))
     comments: Mapped[str | None] = mapped_column(Text)
@@ -70,7 +72,7 @@ class SignOff(Base):
 
 
 class SignOffRequest(Base):
-    """A DM asking an approver to sign; withdrawn when the role is reassigned."""
+    """A DM asking an approver to sign; withdrawn when the role is reassigned (or asked again)."""
 
     __tablename__ = "signoff_requests"
 
@@ -83,5 +85,7 @@ class SignOffRequest(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a sign-off answered it; an answered or withdrawn request is closed (no reminders, no buttons).
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     slot: Mapped[ApprovalSlot] = relationship(back_populates="requests")

@@ -5,7 +5,7 @@ Conventions:
   name falls back to UTC, so a missing profile never stops a reminder).
 - Weekdays are ISO-style numbers with Monday = 0, as `Settings.work_days` holds them.
 - `working_days_between(a, b)` counts the working days d with a < d <= b: "how many working days have passed
-  since a". `add_working_days(a, n)` is its inverse: the n-th working day after a.
+  since a". `add_working_days(a, n)` is its inverse: the n-th working day after a (before a when n < 0).
 """
 
 from __future__ import annotations
@@ -78,10 +78,12 @@ def _check(work_days: Collection[int]) -> None:
 
 
 def working_days_between(start_date: date, end_date: date, work_days: Collection[int]) -> int:
-    """Working days d with start_date < d <= end_date; negative when end_date is before start_date."""
+    """Working days d with start_date < d <= end_date. When end_date is before start_date: minus the working
+    days d with end_date <= d < start_date (so `add_working_days` is its exact inverse both ways)."""
     _check(work_days)
     if end_date < start_date:
-        return -working_days_between(end_date, start_date, work_days)
+        one = timedelta(days=1)
+        return -working_days_between(end_date - one, start_date - one, work_days)
     span = (end_date - start_date).days
     full_weeks, rest = divmod(span, 7)
     count = full_weeks * len(set(work_days) & set(range(7)))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:10:52.046318
+Create Date: 2026-11-24 00:14:09.458044
 """
 
 from collections.abc import Sequence
@@ -483,6 +483,7 @@ def upgrade() -> None:
     sa.Column('dm_channel', sa.String(length=32), nullable=True),
     sa.Column('dm_ts', sa.String(length=32), nullable=True),
     sa.Column('withdrawn_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['slot_id'], ['approval_slots.id'], name=op.f('fk_signoff_requests_slot_id_approval_slots'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signoff_requests'))
     )
@@ -494,6 +495,7 @@ def upgrade() -> None:
     sa.Column('slot_id', sa.Integer(), nullable=False),
     sa.Column('milestone_id', sa.Integer(), nullable=False),
     sa.Column('approver_id', sa.String(length=32), nullable=False),
+    sa.Column('on_behalf_of', sa.String(length=32), nullable=True),
     sa.Column('role', sa.String(length=64), nullable=False),
     sa.Column('decision', sa.String(length=32), nullable=False),
     sa.Column('comments', sa.Text(), nullable=True),
