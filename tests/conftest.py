@@ -190,10 +190,22 @@ def server(
     stop_server(srv)
 
 
+def wait_until_quiet(fake: FakeSlack, idle: float = 0.15, limit: float = 3.0) -> None:
+    """Wait until the bot has made no Slack call for `idle` seconds: work a listener does after its ack
+    must not spill into the next test's calls or tables."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        last = fake.calls[-1].at if fake.calls else 0.0
+        if time.monotonic() - last >= idle:
+            return
+        time.sleep(idle / 3)
+
+
 @pytest.fixture
-def bot(server: Server, slack: FakeSlack, db: sessionmaker[Session]) -> SlackSender:
+def bot(server: Server, slack: FakeSlack, db: sessionmaker[Session]) -> Iterator[SlackSender]:
     """Signed requests to the running bot, on empty tables, with the fake Slack reset."""
-    return SlackSender(server.base_url, slack)
+    yield SlackSender(server.base_url, slack)
+    wait_until_quiet(slack)
 
 
 @pytest.fixture
