@@ -1,0 +1,72 @@
+"""The clock process and `milestone-bot remind`: run every job in `bot.jobs.all_jobs()`.
+
+`remind` runs one sweep and exits. `clock` runs the same sweep every REMINDER_INTERVAL_MINUTES with
+APScheduler 3's BlockingScheduler: the schedule lives here in code and the state in our tables (no shared
+job store, as APScheduler's FAQ asks of several processes), `coalesce` folds missed runs into one,
+`max_instances=1` stops a slow sweep from overlapping itself in this process, and two clock processes
+overlapping during a deploy are safe because every message is claimed in the database before it is sent.
+SIGTERM (a deploy, `heroku ps:stop`) lets the running sweep finish and exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime
+from types import FrameType
+
+from bot.deps import Deps, make_deps
+from bot.jobs import JobContext, all_jobs
+from bot.notifier import Notifier
+from bot.settings import Settings
+from bot.slack_client import make_web_client
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def sweep(deps: Deps, now: datetime | None = None) -> list[str]:
+    """Every job once; one line per message sent or failed. A failing job is logged and the others still run."""
+    client = make_web_client(deps.settings)
+    ctx = JobContext(deps=deps, client=client, notifier=Notifier(client), now=now or utcnow())
+    lines: list[str] = []
+    for name, job in all_jobs():
+        try:
+            lines += [f"{name}: {line}" for line in job(ctx)]
+        except Exception:
+            log.exception("job %s failed; the next sweep tries again", name)
+            lines.append(f"{name}: FAILED (see the log); the next sweep tries again")
+    return lines
+
+
+def run_clock(settings: Settings) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    settings.require("SLACK_BOT_TOKEN")
+    deps = make_deps(settings)
+    minutes = max(1, settings.reminder_interval_minutes)
+    scheduler = BlockingScheduler(timezone="UTC")
+
+    def tick() -> None:
+        lines = sweep(deps)
+        for line in lines:
+            log.info("%s", line)
+        log.info("sweep done: %d message(s)", len(lines))
+
+    scheduler.add_job(
+        tick, "interval", minutes=minutes, id="sweep", coalesce=True, max_instances=1,
+        next_run_time=utcnow(), misfire_grace_time=minutes * 60,
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if scheduler.running:
+            log.info("signal %d: stopping after the running sweep", signum)
+            scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("clock started: sweeping every %d minute(s)", minutes)
+    scheduler.start()
+    deps.engine.dispose()
+    log.info("clock stopped")
+    return 0
