@@ -1,0 +1,118 @@
+"""The HTML report page served by the real web process: signed links only, 404/410 otherwise, and what a
+person sees in a real browser (headless Chromium, Debian's `chromium` package, installed by .ci/run)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.demo import create_demo
+from bot.services.report import sign_link
+from bot.settings import Settings
+from models import Milestone, Risk, utcnow
+from tests.conftest import CHANNEL
+from tests.fakeslack import FakeSlack
+from tests.harness import TEAM_ID, SlackSender, http
+
+CHROMIUM = "/usr/bin/chromium"
+SCRIPT = "<script>document.title='pwned'</script>"
+
+
+@pytest.fixture
+def milestone(db: sessionmaker[Session]) -> int:
+    with db() as session, session.begin():
+        return create_demo(session, date.today(), team_id=TEAM_ID, owner_id="UOWNER", channel_id=CHANNEL).id
+
+
+def link_from_preview(bot: SlackSender, slack: FakeSlack) -> str:
+    """The "View full report" button's URL, as a user gets it from `/milestone report … preview`."""
+    bot.command("report M-042 preview")
+    blocks = slack.wait_for("response_url", where=lambda c: "Preview" in json.dumps(c.params))[-1].params["blocks"]
+    (button,) = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    return str(button["url"])
+
+
+def test_the_summary_link_opens_the_report_page(bot: SlackSender, slack: FakeSlack, milestone: int) -> None:
+    page = http("GET", link_from_preview(bot, slack))
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none': no scripts at all
+    html = page.body.decode()
+    assert "<h1>Milestone Report: Customer Portal Beta</h1>" in html
+    assert "<td>Total</td><td>$101,000</td><td>$98,900</td><td>-$2,100</td><td>Under budget</td>" in html
+    assert "class=\"notice\"" not in html  # the link is for the current revision
+
+
+def test_a_link_made_for_an_older_revision_says_the_report_changed(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], milestone: int
+) -> None:
+    link = link_from_preview(bot, slack)
+    with db() as session, session.begin():
+        session.get(Milestone, milestone).revision = 8
+    html = http("GET", link).body.decode()
+    assert "This link was made for revision 7" in html and "revision 8" in html
+
+
+def test_altered_unknown_or_expired_links_never_show_the_report(
+    bot: SlackSender, slack: FakeSlack, settings: Settings, milestone: int
+) -> None:
+    link = link_from_preview(bot, slack)
+    base, token = link.rsplit("/", 1)
+    m_id, revision, expires, mac = token.split(".")
+    for bad in (f"{int(m_id) + 1}.{revision}.{expires}.{mac}", f"{m_id}.{revision}.{int(expires) + 999}.{mac}",
+                f"{m_id}.{revision}.{expires}.{mac[:-1]}A", "nonsense", f"{m_id}"):
+        response = http("GET", f"{base}/{bad}")
+        assert response.status == 404, bad
+        assert b"Customer Portal" not in response.body
+    expired = sign_link(settings.signing_key, milestone, 7, now=utcnow() - timedelta(hours=200), ttl_hours=168)
+    response = http("GET", f"{base}/{expired}")
+    assert response.status == 410
+    assert b"expired" in response.body and b"Customer Portal" not in response.body
+    assert b"/milestone report M-042 preview" in response.body
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_a_browser_shows_headings_tables_and_typed_script_as_text(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], milestone: int, tmp_path: Path
+) -> None:
+    with db() as session, session.begin():
+        session.get(Milestone, milestone).executive_summary = f"We shipped. {SCRIPT}"
+        session.add(Risk(milestone_id=milestone, kind="new", risk=f"Injected {SCRIPT}", position=9))
+    link = link_from_preview(bot, slack)
+
+    dom = chromium("--dump-dom", link, profile=tmp_path / "profile").stdout
+    headings = re.findall(r"<h2>(.*?)</h2>", dom)
+    assert headings == [
+        "Executive Summary", "Milestone Overview", "Deliverables", "Timeline Analysis", "Resource Utilization",
+        "Quality Metrics", "Performance Benchmarks", "Risk Assessment", "Stakeholder Feedback", "Lessons Learned",
+        "Technical Documentation", "Transition &amp; Handover", "Post-Milestone Activities",
+        "Next Milestone Preview", "Approval &amp; Sign-off", "Appendices",
+    ]
+    assert ('<thead><tr><th scope="col">Role</th><th scope="col">Name</th><th scope="col">Signature</th>'
+            '<th scope="col">Date</th></tr></thead>') in dom
+    assert "<td>Project Sponsor</td>" in dom.replace(' class="text"', "")
+    # The typed <script> is text on the page: escaped in the DOM, never an element, never run.
+    assert "<script" not in dom
+    assert "We shipped. &lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom
+    assert "Injected &lt;script&gt;" in dom
+    assert "<title>Milestone Report: Customer Portal Beta (M-042)</title>" in dom
+
+    screenshot = Path(os.environ.get("REPORT_SCREENSHOT") or tmp_path / "report.png")
+    chromium("--window-size=1100,1600", "--hide-scrollbars", f"--screenshot={screenshot}", link,
+             profile=tmp_path / "profile2")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
