@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -80,10 +81,92 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _remind_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--now", help="pretend it is this moment (ISO 8601, UTC unless it has an offset)")
+
+
+def _remind(args: argparse.Namespace, settings: Settings) -> int:
+    """One sweep of every reminder job, printing what it sent (the clock process runs the same sweep)."""
+    from datetime import UTC, datetime
+
+    from bot.clock import sweep
+    from bot.deps import make_deps
+
+    settings.require("SLACK_BOT_TOKEN")
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            raise SettingsError(f"--now must be an ISO date-time like 2026-03-02T09:30:00Z, got {args.now!r}") from None
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    deps = make_deps(settings)
+    lines = sweep(deps, now)
+    print("\n".join(lines) if lines else "nothing to send")
+    deps.engine.dispose()
+    return 0
+
+
+def _clock(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import run_clock
+
+    return run_clock(settings)
+
+
+def _report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", metavar="ID", help="the milestone's ID, e.g. M-042")
+    parser.add_argument("--team", help="the workspace (team id) when the ID exists in several")
+    parser.add_argument("--format", choices=["md", "html"], default="md", help="Markdown (default) or HTML")
+    parser.add_argument("-o", "--output", help="file to write (default: standard output)")
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """Render one milestone's report from the database, without Slack."""
+    from pathlib import Path
+
+    from bot.demo import render_offline
+    from bot.services.errors import DomainError
+
+    try:
+        text = render_offline(settings, args.key, team_id=args.team, fmt=args.format)
+    except DomainError as error:
+        print(f"milestone-bot: {error}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {Path(args.output).resolve()}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out-dir", default=".", help="where to write report.md and report.html (default: here)")
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    """A complete sample milestone in the configured database, and its report as Markdown and HTML."""
+    from pathlib import Path
+
+    from bot.demo import DEMO_KEY, run_demo
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the newcomer's first command: no migration chatter
+    md_path, html_path = run_demo(settings, Path(args.out_dir))
+    print(f"Demo milestone {DEMO_KEY} is in {_safe_url(settings.database_url)}")
+    print(md_path)
+    print(html_path)
+    print(f"Open the HTML file in a browser; `milestone-bot report {DEMO_KEY} --format html` renders it again.")
+    return 0
+
+
 COMMANDS: list[Command] = [
     ("serve", "run the web process (Slack events, /healthz, report pages) with gunicorn on $PORT", _serve_args, _serve),
     ("socket", "run the bot over Socket Mode (no public URL needed)", lambda parser: None, _socket),
     ("db", "database migrations", _db_args, _db),
+    ("report", "render a milestone's report from the database as Markdown or HTML", _report_args, _report),
+    ("demo", "create a complete sample milestone and write report.md and report.html", _demo_args, _demo),
+    ("remind", "send the reminders that are due now, once, and print them", _remind_args, _remind),
+    ("clock", "run the reminder sweep every REMINDER_INTERVAL_MINUTES (the clock process)", lambda p: None, _clock),
 ]
 
 
