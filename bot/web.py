@@ -15,8 +15,11 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Features that serve pages add a function here: (flask_app, deps) -> None.
+# Features that serve pages add a function here: (flask_app, deps) -> None. Each such feature module adds
+# itself when imported, and is imported below, after the list exists (they import it from this module).
 WEB_ROUTES: list[Callable[[Flask, Deps], None]] = []
+
+import bot.report_pages  # noqa: E402, F401  (adds /reports/<token>)
 
 
 def create_web_app(settings: Settings) -> Flask:

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -206,6 +207,29 @@ def bot(server: Server, slack: FakeSlack, db: sessionmaker[Session]) -> Iterator
     """Signed requests to the running bot, on empty tables, with the fake Slack reset."""
     yield SlackSender(server.base_url, slack)
     wait_until_quiet(slack)
+
+
+@contextmanager
+def hold_write_lock(engine: Engine, *tables: str) -> Iterator[None]:
+    """Hold a write lock from outside the bot, so its next save waits and fails (LOCK_TIMEOUT_MS).
+
+    PostgreSQL: the named tables, IN ACCESS EXCLUSIVE MODE. SQLite has no table locks: the whole
+    database's write lock (BEGIN IMMEDIATE), whatever `tables` says. Released (rolled back) on exit.
+    """
+    if not tables:
+        raise ValueError("name the tables to lock (PostgreSQL locks only those)")
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+        else:  # psycopg opens the transaction implicitly
+            quote = engine.dialect.identifier_preparer.quote
+            cursor.execute(f"LOCK TABLE {', '.join(quote(t) for t in tables)} IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        connection.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -252,6 +253,29 @@ class SlackSender:
             "response_urls": [],
         }
         return self.post_payload(payload, **kwargs)
+
+    def submit_concurrently(
+        self, view: dict[str, Any], values: dict[str, Any] | None = None, *, times: int = 2, user_id: str = "UOWNER"
+    ) -> list[HttpResponse]:
+        """Submit the same view `times` times at once (a double click, or Slack retrying while the bot works),
+        each from its own thread; the responses in the order the threads were started."""
+        answers: list[HttpResponse | None] = [None] * times
+        failures: list[BaseException] = []
+
+        def submit(slot: int) -> None:
+            try:
+                answers[slot] = self.submit_view(view, values, user_id=user_id)
+            except BaseException as error:  # re-raised below, in the test's thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=submit, args=(slot,)) for slot in range(times)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return [answer for answer in answers if answer is not None]
 
     def event(
         self, event: dict[str, Any], *, event_id: str, team_id: str = TEAM_ID, retry_num: int | None = None

@@ -8,12 +8,13 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import make_deps
 from bot.settings import Settings
 from models import ActionItem, ActionStatus, AuditEvent, MilestoneEditor, utcnow
+from tests.conftest import hold_write_lock
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender
 from tests.test_reminders import make_item, make_milestone, sweep
@@ -226,14 +227,8 @@ def test_a_database_failure_while_saving_keeps_the_input(
 ) -> None:
     make_milestone(db)
     view = open_add_modal(bot, slack)
-    with engine.connect() as conn:
-        conn.begin()  # SQLite: the engine begins with BEGIN IMMEDIATE, which holds the write lock
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("LOCK TABLE action_items IN ACCESS EXCLUSIVE MODE"))
-        else:
-            conn.execute(text("SELECT 1"))
+    with hold_write_lock(engine, "action_items"):
         answer = bot.submit_view(view, {"description": "Keep me", "owner_id": "UEDITOR"})
-        conn.rollback()
     assert answer.json()["response_action"] == "errors"
     assert "press Save again" in answer.json()["errors"]["description"]
     assert items(db) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
 from models import FeedbackRequest, FeedbackResponse, Milestone, MilestoneEditor
+from tests.conftest import hold_write_lock
 from tests.fakeslack import FakeSlack, validate_blocks, validate_view
 from tests.harness import TEAM_ID, SlackSender
 
@@ -160,13 +160,7 @@ def test_the_same_submission_twice_saves_once(
 ) -> None:
     make_milestone(db)
     view = open_modal(bot, slack, "feedback M-042", "UQA")
-    results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(bot.submit_view(view, ANSWER, user_id="UQA").json()))
-               for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = [answer.json() for answer in bot.submit_concurrently(view, ANSWER, user_id="UQA")]
     assert len(responses(db)) == 1
     # One of them saved (and thanked); the other found the submission already handled and just closed.
     assert sorted(r is None for r in results) == [False, True]
@@ -178,14 +172,8 @@ def test_a_failed_save_keeps_the_input(
 ) -> None:
     make_milestone(db)
     view = open_modal(bot, slack, "feedback M-042", "UQA")
-    with engine.connect() as conn:
-        conn.begin()  # SQLite: the engine begins with BEGIN IMMEDIATE, which holds the write lock
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("LOCK TABLE feedback_responses IN ACCESS EXCLUSIVE MODE"))
-        else:
-            conn.execute(text("SELECT 1"))
+    with hold_write_lock(engine, "feedback_responses"):
         answer = bot.submit_view(view, ANSWER, user_id="UQA").json()
-        conn.rollback()
     assert answer["response_action"] == "errors"
     assert "couldn't save your answer" in answer["errors"]["satisfaction"]
     assert responses(db) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import ApprovalSlot, AuditEvent, Milestone, MilestoneEditor, SignOff
-from tests.conftest import CHANNEL, CHANNEL_NOT_IN
+from tests.conftest import CHANNEL, CHANNEL_NOT_IN, hold_write_lock
 from tests.fakeslack import FakeSlack, validate_blocks
 from tests.harness import TEAM_ID, SlackSender
 
@@ -153,12 +152,7 @@ def test_a_double_submitted_new_form_creates_one_milestone(bot: SlackSender, sla
                                                            db: sessionmaker[Session]) -> None:
     view = open_modal(bot, slack, "new")
     values = {"name": "Twice", **approvers(qa_lead="UQA")}
-    answers: list[Any] = []
-    threads = [threading.Thread(target=lambda: answers.append(bot.submit_view(view, values))) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = bot.submit_concurrently(view, values)
     assert [a.status for a in answers] == [200, 200]
     assert all(a.json() is None for a in answers)  # both close the modal
     assert bot.submit_view(view, values).json() is None  # a late Slack retry too
@@ -172,7 +166,7 @@ def test_a_save_failure_keeps_the_new_form_open_and_a_retry_works(
 ) -> None:
     view = open_modal(bot, slack, "new")
     values = {"name": "Locked out", **approvers(qa_lead="UQA")}
-    with hold_write_lock(engine):
+    with hold_write_lock(engine, "milestones", "processed_submissions"):
         errors = errors_of(bot.submit_view(view, values))
     assert "Your input is still here" in errors["key"]
     assert count(db, Milestone) == 0
@@ -316,25 +310,3 @@ def test_new_milestone_button_on_home_opens_the_form(bot: SlackSender, slack: Fa
     view = slack.wait_for("views.open")[0].response["view"]
     assert view["callback_id"] == "milestone_new"
 
-
-# ---- a real lock, to make a save fail -------------------------------------------------------------------
-
-
-class hold_write_lock:
-    """Hold the database's write lock from outside the bot, so its next save times out (500 ms)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.connection: Any = None
-
-    def __enter__(self) -> None:
-        self.connection = self.engine.raw_connection()
-        cursor = self.connection.cursor()
-        if self.engine.dialect.name == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")
-        else:  # psycopg opens the transaction implicitly
-            cursor.execute("LOCK TABLE milestones, processed_submissions IN ACCESS EXCLUSIVE MODE")
-
-    def __exit__(self, *exc: object) -> None:
-        self.connection.rollback()
-        self.connection.close()

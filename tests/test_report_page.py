@@ -67,8 +67,9 @@ def test_altered_unknown_or_expired_links_never_show_the_report(
     link = link_from_preview(bot, slack)
     base, token = link.rsplit("/", 1)
     m_id, revision, expires, mac = token.split(".")
+    altered_mac = mac[:-1] + ("B" if mac.endswith("A") else "A")  # always differs from the real one
     for bad in (f"{int(m_id) + 1}.{revision}.{expires}.{mac}", f"{m_id}.{revision}.{int(expires) + 999}.{mac}",
-                f"{m_id}.{revision}.{expires}.{mac[:-1]}A", "nonsense", f"{m_id}"):
+                f"{m_id}.{revision}.{expires}.{altered_mac}", "nonsense", f"{m_id}"):
         response = http("GET", f"{base}/{bad}")
         assert response.status == 404, bad
         assert b"Customer Portal" not in response.body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.sections import MAX_ROWS, SECTIONS, Section, empty_sections, get_section
 from models import AuditEvent, DefectCount, FieldSpec, Milestone, MilestoneEditor, Risk
+from tests.conftest import hold_write_lock
 from tests.fakeslack import FakeSlack, validate_blocks
 from tests.harness import SlackSender
-from tests.test_milestones import ESCAPED, NASTY, arrange, create, errors_of, hold_write_lock, open_modal
+from tests.test_milestones import ESCAPED, NASTY, arrange, create, errors_of, open_modal
 
 # What a person types into each kind of input, and what the database must then hold.
 _INTS = {"total_tests": 100, "found": 20}
@@ -261,12 +261,7 @@ def test_bad_values_answer_errors_next_to_their_inputs_and_save_nothing(
 
 
 def _twice(bot: SlackSender, view: dict[str, Any], values: dict[str, Any]) -> None:
-    answers: list[Any] = []
-    threads = [threading.Thread(target=lambda: answers.append(bot.submit_view(view, values))) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = bot.submit_concurrently(view, values)
     assert [a.json() for a in answers] == [None, None]
 
 
@@ -292,7 +287,7 @@ def test_a_failed_save_keeps_the_modal_open_with_the_input_and_changes_nothing(
 ) -> None:
     arrange(db)
     view = open_modal(bot, slack, "edit M-001 summary")
-    with hold_write_lock(engine):
+    with hold_write_lock(engine, "milestones", "processed_submissions"):
         errors = errors_of(bot.submit_view(view, {"executive_summary": "Typed with care"}))
     assert set(errors) == {"executive_summary"}
     assert "Your input is still here" in errors["executive_summary"]

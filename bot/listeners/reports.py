@@ -130,8 +130,6 @@ def _parse(args: list[str]) -> tuple[str, str | None, bool]:
 
 
 def register(app: App, deps: Deps) -> None:
-    import bot.report_pages  # noqa: F401  (adds the report page to the web process's routes)
-
     def report_command(ctx: CommandContext) -> None:
         try:
             key, channel_arg, preview = _parse(ctx.args)
