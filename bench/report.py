@@ -16,8 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -44,6 +43,7 @@ from models import (
     UserProfile,
 )
 from models.db import make_engine
+from tests.harness import counting
 
 TODAY = date(2025, 4, 1)
 NOW = datetime(2025, 4, 1, 12, tzinfo=UTC)
@@ -80,19 +80,6 @@ def grow(session: Session, milestone_id: int, *, actions: int, deliverables: int
                             for item in items[: actions // 2] if item.owner_id == owner)
     session.flush()
 
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:

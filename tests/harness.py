@@ -16,8 +16,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Engine, event
 
 from tests.fakeslack import FakeSlack
 
@@ -291,3 +295,18 @@ class SlackSender:
         }
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
         return self.post(json.dumps(body).encode(), "application/json", headers=headers)
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends inside the block (to show a query count does not grow)."""
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)

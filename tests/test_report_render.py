@@ -4,13 +4,11 @@ statements does not grow with the number of rows."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import create_demo
@@ -27,6 +25,7 @@ from models import (
     Risk,
     SuccessCriterion,
 )
+from tests.harness import counting
 from tests.test_report_golden import TEMPLATE_HEADINGS, headings
 
 NOW = datetime(2025, 4, 1, 12, tzinfo=UTC)
@@ -114,19 +113,6 @@ def test_markdown_helpers() -> None:
     assert md_block("x\n===") == "x  \n\\==="  # not a setext heading
     assert md_block("") == "_Not provided_"
 
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def grow(session: Session, m: Milestone, n: int) -> None:
