@@ -28,22 +28,3 @@ def check(database_url: str) -> None:
 
 def revision(database_url: str, message: str) -> None:
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
-
-
-def regenerate_initial() -> None:
-    """Development only, before the first release: rewrite 0001 from the models as they are now."""
-    import tempfile
-
-    versions = MIGRATIONS_DIR / "versions"
-    for old in versions.glob("*.py"):
-        old.unlink()
-    with tempfile.TemporaryDirectory() as tmp:
-        revision(f"sqlite:///{tmp}/gen.db", "initial schema")
-    (generated,) = versions.glob("*.py")
-    source = generated.read_text().replace(generated.name.split("_")[0], "0001")
-    generated.unlink()
-    (versions / "0001_initial_schema.py").write_text(source)
-
-
-if __name__ == "__main__":
-    regenerate_initial()
