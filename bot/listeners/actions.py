@@ -23,6 +23,7 @@ from bot.commands import CommandContext
 from bot.deps import Deps
 from bot.listeners.home import publish_home
 from bot.notifier import DeliveryError, Notifier
+from bot.permissions import load_milestone
 from bot.services import actions as service
 from bot.services import deliveries
 from bot.services.errors import DomainError, InvalidInput, NotFound
@@ -71,9 +72,7 @@ def register(app: App, deps: Deps) -> None:
         user, team = body["user"]["id"], _team(body)
         try:
             with deps.session() as session:
-                milestone = session.get(Milestone, int(action.get("value") or 0))
-                if milestone is None or milestone.team_id != team:
-                    raise NotFound("That milestone no longer exists.")
+                milestone = load_milestone(session, team, action.get("value"))
                 view = _add_modal(session, client, milestone, user, None, _source(body, milestone.id))
         except DomainError as error:
             _tell(client, body, f":warning: {error}")

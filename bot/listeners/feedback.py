@@ -17,15 +17,15 @@ from bot.commands import CommandContext, mention_id
 from bot.deps import Deps
 from bot.listeners.home import publish_home
 from bot.notifier import DeliveryError, Notifier
+from bot.permissions import ensure_editor
 from bot.services import audit
 from bot.services import feedback as service
 from bot.services.db import first_submission
-from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from bot.services.milestones import get_by_key, is_editor, normalize_key
-from bot.users import get_profile
+from bot.services.errors import DomainError, InvalidInput, NotFound
+from bot.services.milestones import get_by_key, normalize_key
 from bot.views import feedback as views
 from bot.views.forms import read_state
-from bot.views.text import esc, user
+from bot.views.text import esc
 from models import FeedbackRequest, Milestone, utcnow
 
 log = logging.getLogger(__name__)
@@ -181,14 +181,8 @@ def save_submission(ack: Ack, body: dict[str, Any], client: WebClient, view: dic
 
 def _load_for_owner(session: Session, ctx: CommandContext, key: str, action: str) -> Milestone:
     milestone = get_by_key(session, ctx.team_id, key)
-    if is_editor(session, milestone, ctx.user_id):
-        return milestone
-    if get_profile(session, ctx.client, ctx.user_id).is_admin:
-        return milestone
-    raise NotAllowed(
-        f"Only the owner and editors of {milestone.key} (or a workspace admin) can {action}. "
-        f"Ask {user(milestone.owner_id)} if you need it."
-    )
+    ensure_editor(session, ctx.client, milestone, ctx.user_id, action=action)
+    return milestone
 
 
 def _parse_targets(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -19,12 +19,12 @@ from bot.commands import CommandContext
 from bot.deps import Deps
 from bot.listeners.home import publish_home
 from bot.notifier import DeliveryError, Notifier
+from bot.permissions import load_milestone, may_edit
 from bot.services import milestone_service
 from bot.services.db import first_submission
-from bot.services.errors import DomainError, InvalidInput, NotFound
-from bot.services.milestones import ensure_can_edit, get_by_key, is_editor, next_free_key
+from bot.services.errors import DomainError, InvalidInput
+from bot.services.milestones import get_by_key, next_free_key
 from bot.services.sections import SECTIONS, status_line
-from bot.users import get_profile
 from bot.views import milestones as views
 from bot.views.forms import read_state
 from bot.views.sections import notice_modal
@@ -39,29 +39,6 @@ SAVE_FAILED = (
 
 
 # ---- shared by the milestone and section listeners -------------------------------------------------------
-
-
-def load_milestone(session: Session, team_id: str, milestone_id: Any) -> Milestone:
-    """The milestone a button or modal names; ids from Slack payloads are only a pointer."""
-    try:
-        milestone = session.get(Milestone, int(milestone_id))
-    except (TypeError, ValueError):
-        milestone = None
-    if milestone is None or milestone.team_id != team_id:
-        raise NotFound("That milestone no longer exists.")
-    return milestone
-
-
-def may_edit(session: Session, client: WebClient, milestone: Milestone, user_id: str) -> bool:
-    if is_editor(session, milestone, user_id):
-        return True
-    return get_profile(session, client, user_id).is_admin
-
-
-def ensure_editor(session: Session, client: WebClient, milestone: Milestone, user_id: str) -> None:
-    """Owner, editors, workspace admins; anyone else gets NotAllowed with a polite message."""
-    if not is_editor(session, milestone, user_id):
-        ensure_can_edit(session, milestone, user_id, is_admin=get_profile(session, client, user_id).is_admin)
 
 
 def team_of(body: dict[str, Any]) -> str:

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from bot.commands import CommandContext, mention_id
 from bot.deps import Deps
 from bot.notifier import DeliveryError, Notifier
+from bot.permissions import ensure_editor
 from bot.services import audit, deliveries
 from bot.services.errors import DomainError, InvalidInput
-from bot.services.milestones import ensure_can_edit, get_by_key
+from bot.services.milestones import get_by_key
 from bot.services.rendering import render_markdown
 from bot.services.report import Report, load_report, sign_link
 from bot.settings import Settings
@@ -142,8 +143,7 @@ def register(app: App, deps: Deps) -> None:
                 milestone = get_by_key(session, ctx.team_id, key)
                 channel = channel_arg or milestone.report_channel_id
                 if not preview:
-                    profile = get_profile(session, ctx.client, ctx.user_id)
-                    ensure_can_edit(session, milestone, ctx.user_id, is_admin=profile.is_admin)
+                    ensure_editor(session, ctx.client, milestone, ctx.user_id)
                     if not channel:
                         raise InvalidInput({"channel": (
                             f"{milestone.key} has no report channel yet. Post it with "

@@ -21,14 +21,13 @@ from bot.deps import Deps
 from bot.listeners.milestones import (
     SAVE_FAILED,
     content_changed,
-    ensure_editor,
     first_input,
-    load_milestone,
     open_or_push,
     team_of,
     tell,
     update_view,
 )
+from bot.permissions import ensure_editor, load_milestone
 from bot.services import sections as registry
 from bot.services.db import first_submission
 from bot.services.errors import DomainError, InvalidInput, NotFound

@@ -22,10 +22,11 @@ from bot.commands import CommandContext, mention_id
 from bot.deps import Deps
 from bot.listeners.home import publish_home
 from bot.notifier import DeliveryError, Notifier
+from bot.permissions import ensure_editor, load_milestone
 from bot.services import signoffs as service
-from bot.services.errors import DomainError, InvalidInput, NotFound
+from bot.services.errors import DomainError, InvalidInput
 from bot.services.fields import parse_fields
-from bot.services.milestones import ensure_can_edit, get_by_key
+from bot.services.milestones import get_by_key
 from bot.services.workdays import add_working_days, local_date
 from bot.users import get_profile
 from bot.views import signoffs as views
@@ -218,8 +219,7 @@ def register(app: App, deps: Deps) -> None:
     def _request(ctx: CommandContext) -> None:
         with deps.session() as session:
             milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            is_admin = get_profile(session, ctx.client, ctx.user_id).is_admin
-            ensure_can_edit(session, milestone, ctx.user_id, is_admin=is_admin)
+            ensure_editor(session, ctx.client, milestone, ctx.user_id)
             if not milestone.approval_slots:
                 raise InvalidInput({"approvers": f"{milestone.key} has no approvers yet. Add one per role with "
                                                  f"`/milestone signoff {milestone.key} reassign <role> @person`."})
@@ -311,11 +311,8 @@ def register(app: App, deps: Deps) -> None:
         user_id = body["user"]["id"]
         try:
             with deps.session() as session:
-                milestone = session.get(Milestone, int(action["value"]))
-                if milestone is None:
-                    raise NotFound("That milestone no longer exists.")
-                is_admin = get_profile(session, client, user_id).is_admin
-                ensure_can_edit(session, milestone, user_id, is_admin=is_admin)
+                milestone = load_milestone(session, body["team"]["id"], action["value"])
+                ensure_editor(session, client, milestone, user_id)
                 fallback = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id") or ""
         except DomainError as error:
             _refuse(client, body, respond, str(error))

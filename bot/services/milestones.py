@@ -48,11 +48,13 @@ def is_editor(session: Session, milestone: Milestone, user_id: str) -> bool:
     )
 
 
-def ensure_can_edit(session: Session, milestone: Milestone, user_id: str, *, is_admin: bool) -> None:
+def ensure_can_edit(
+    session: Session, milestone: Milestone, user_id: str, *, is_admin: bool, action: str = "change it"
+) -> None:
     """Owners, editors and workspace admins edit; anyone else is refused and nothing changes."""
     if is_admin or is_editor(session, milestone, user_id):
         return
     raise NotAllowed(
-        f"Only the owner and editors of {milestone.key} (or a workspace admin) can change it. "
+        f"Only the owner and editors of {milestone.key} (or a workspace admin) can {action}. "
         f"Ask <@{milestone.owner_id}> to add you as an editor."
     )
