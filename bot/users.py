@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,10 +22,22 @@ def get_profile(session: Session, client: WebClient, user_id: str, *, max_age: t
     profile = session.get(UserProfile, user_id)
     if profile is not None and utcnow() - profile.fetched_at < max_age:
         return profile
+    return store_profile(session, user_id, fetch_user(client, user_id))
+
+
+def fetch_user(client: WebClient, user_id: str) -> dict[str, Any] | None:
+    """users.info, or None when Slack refuses; no database work, so callers can do it outside a transaction."""
     try:
-        user = client.users_info(user=user_id)["user"]
+        return dict(client.users_info(user=user_id)["user"])
     except SlackApiError as error:
         log.warning("users.info %s failed: %s", user_id, error.response.get("error"))
+        return None
+
+
+def store_profile(session: Session, user_id: str, user: dict[str, Any] | None) -> UserProfile:
+    """Cache what users.info said; None (Slack refused) keeps a stale copy or makes a UTC default."""
+    profile = session.get(UserProfile, user_id)
+    if user is None:
         if profile is None:
             profile = UserProfile(user_id=user_id, tz="UTC", tz_offset=0, fetched_at=utcnow())
             session.add(profile)

@@ -202,3 +202,20 @@ def test_the_final_report_is_posted_once_when_the_milestone_is_accepted(
     assert len(slack.calls_to("files.completeUploadExternal")) == 1
     assert [(p.posted_by, p.channel_id) for p in posts(db)] == [("USPONSOR", CHANNEL)]
     deps.engine.dispose()
+
+
+def test_people_not_yet_cached_are_named_from_slack_in_the_posted_report(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], milestone: int
+) -> None:
+    from models import UserProfile
+
+    with db() as session, session.begin():
+        assert session.get(UserProfile, "UOWNER") is None  # the demo caches its own people, not the owner
+        session.get(Milestone, milestone).prepared_by = "UOWNER"  # named in the report's footer
+    assert bot.command("report M-042").status == 200
+    slack.wait_for("files.completeUploadExternal")
+    assert any(c.params.get("user") == "UOWNER" for c in slack.calls_to("users.info"))
+    (file,) = slack.files.values()
+    assert "Olivia Owner" in file["content"].decode()  # the name Slack gave, not the id
+    with db() as session:
+        assert session.get(UserProfile, "UOWNER").real_name == "Olivia Owner"

@@ -14,7 +14,6 @@ from datetime import datetime
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from bot.commands import CommandContext, mention_id
 from bot.deps import Deps
@@ -26,7 +25,7 @@ from bot.services.milestones import get_by_key
 from bot.services.rendering import render_markdown
 from bot.services.report import Report, load_report, sign_link
 from bot.settings import Settings
-from bot.users import get_profile
+from bot.users import fetch_user, store_profile
 from bot.views import reports as views
 from bot.views.text import channel as channel_ref
 from bot.views.text import esc
@@ -64,14 +63,21 @@ def report_link(settings: Settings, report: Report, now: datetime | None = None)
     return f"{settings.public_base_url}/reports/{token}"
 
 
-def compile_report(session: Session, client: WebClient, milestone_id: int) -> Report:
-    """The report, after filling the name cache for the people it names (bounded)."""
-    report = load_report(session, milestone_id)
-    if report.unknown_users:
-        for user_id in sorted(report.unknown_users)[:MAX_NAME_LOOKUPS]:
-            get_profile(session, client, user_id)
+def compile_report(deps: Deps, client: WebClient, milestone_id: int) -> Report:
+    """The report, after filling the name cache for the people it names (bounded).
+
+    Names are fetched from Slack between two short transactions, so no database lock (on SQLite, the
+    write lock) is held while users.info answers.
+    """
+    with deps.session() as session:
         report = load_report(session, milestone_id)
-    return report
+    if not report.unknown_users:
+        return report
+    fetched = {user_id: fetch_user(client, user_id) for user_id in sorted(report.unknown_users)[:MAX_NAME_LOOKUPS]}
+    with deps.session() as session:
+        for user_id, user in fetched.items():
+            store_profile(session, user_id, user)
+        return load_report(session, milestone_id)
 
 
 def publish(
@@ -149,8 +155,9 @@ def register(app: App, deps: Deps) -> None:
                             f"{milestone.key} has no report channel yet. Post it with "
                             f"`/milestone report {milestone.key} #channel`, or set one with "
                             f"`/milestone edit {milestone.key}`.")})
-                report = compile_report(session, ctx.client, milestone.id)
-                markdown = "" if preview else render_markdown(report)
+                milestone_id = milestone.id
+            report = compile_report(deps, ctx.client, milestone_id)
+            markdown = "" if preview else render_markdown(report)
             if preview or not channel:
                 where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
                 text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
@@ -195,8 +202,14 @@ def register(app: App, deps: Deps) -> None:
                                         local_date=now.date(), now=now)
             if delivery is None:
                 return  # already posted (or being posted) for this revision
-            report = compile_report(session, client, milestone_id)
+        # The claim is committed before any Slack call, as bot.services.deliveries prescribes.
+        try:
+            report = compile_report(deps, client, milestone_id)
             markdown = render_markdown(report)
+        except Exception as error:
+            with deps.session() as session:
+                deliveries.mark_failed(session, delivery.id, f"report could not be compiled: {error}")
+            raise
         try:
             published = publish(client, deps, report, markdown, channel, posted_by=actor_id, final=True)
         except NotPosted as error:
