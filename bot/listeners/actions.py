@@ -129,13 +129,9 @@ def _command_action(deps: Deps, ctx: CommandContext) -> None:
         if horizon is None:
             ctx.reply(f":warning: Unknown horizon `{esc(args[2])}`. {USAGE}")
             return
-    try:
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, args[1])
-            view = _add_modal(session, ctx.client, milestone, ctx.user_id, horizon, {"ch": ctx.channel_id})
-    except DomainError as error:
-        ctx.reply(f":warning: {error}")
-        return
+    with deps.session() as session:
+        milestone = get_by_key(session, ctx.team_id, args[1])
+        view = _add_modal(session, ctx.client, milestone, ctx.user_id, horizon, {"ch": ctx.channel_id})
     ctx.ack_now()
     try:
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
@@ -148,13 +144,9 @@ def _command_actions(deps: Deps, ctx: CommandContext) -> None:
     if not ctx.args:
         ctx.reply(USAGE)
         return
-    try:
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            text, blocks = _list(session, milestone, utcnow())
-    except DomainError as error:
-        ctx.reply(f":warning: {error}")
-        return
+    with deps.session() as session:
+        milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+        text, blocks = _list(session, milestone, utcnow())
     ctx.reply(text, blocks)
 
 

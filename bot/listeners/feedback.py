@@ -21,7 +21,7 @@ from bot.permissions import ensure_editor
 from bot.services import audit
 from bot.services import feedback as service
 from bot.services.db import first_submission
-from bot.services.errors import DomainError, InvalidInput, NotFound
+from bot.services.errors import InvalidInput, NotFound
 from bot.services.milestones import get_by_key, normalize_key
 from bot.views import feedback as views
 from bot.views.forms import read_state
@@ -46,17 +46,14 @@ USAGE = (
 def register(app: App, deps: Deps) -> None:
     def handle(ctx: CommandContext) -> None:
         verb = ctx.args[0].lower() if ctx.args else "help"
-        try:
-            if verb == "request":
-                request_feedback(ctx, deps)
-            elif verb == "summary":
-                show_summary(ctx, deps)
-            elif verb == "help":
-                ctx.reply(USAGE)
-            else:
-                open_from_command(ctx, deps)
-        except DomainError as error:  # answered in the ack when still possible: no failed-command banner
-            ctx.reply(f":warning: {error}")
+        if verb == "request":
+            request_feedback(ctx, deps)
+        elif verb == "summary":
+            show_summary(ctx, deps)
+        elif verb == "help":
+            ctx.reply(USAGE)
+        else:
+            open_from_command(ctx, deps)
 
     deps.router.add(
         "feedback",

@@ -132,13 +132,9 @@ def register(app: App, deps: Deps) -> None:
         if not ctx.args:
             ctx.reply("Which milestone? For example `/milestone show M-042`; `/milestone list` lists them.")
             return
-        try:
-            with deps.session() as session:
-                milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-                text, blocks = show(session, ctx.client, ctx.team_id, ctx.user_id, milestone)
-        except DomainError as error:
-            ctx.reply(f":warning: {error}")
-            return
+        with deps.session() as session:
+            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+            text, blocks = show(session, ctx.client, ctx.team_id, ctx.user_id, milestone)
         ctx.reply(text, blocks)
 
     router.add("new", new_command, summary="Create a milestone (opens a form)", usages=[("new", "new")], order=10)

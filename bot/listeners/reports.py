@@ -138,35 +138,27 @@ def _parse(args: list[str]) -> tuple[str, str | None, bool]:
 
 def register(app: App, deps: Deps) -> None:
     def report_command(ctx: CommandContext) -> None:
-        try:
-            key, channel_arg, preview = _parse(ctx.args)
-        except InvalidInput as error:
-            ctx.reply(f":warning: {error}")
-            return
+        key, channel_arg, preview = _parse(ctx.args)
         ctx.ack_now()  # loading and rendering can take longer than Slack's 3 seconds
-        try:
-            with deps.session() as session:
-                milestone = get_by_key(session, ctx.team_id, key)
-                channel = channel_arg or milestone.report_channel_id
-                if not preview:
-                    ensure_editor(session, ctx.client, milestone, ctx.user_id)
-                    if not channel:
-                        raise InvalidInput({"channel": (
-                            f"{milestone.key} has no report channel yet. Post it with "
-                            f"`/milestone report {milestone.key} #channel`, or set one with "
-                            f"`/milestone edit {milestone.key}`.")})
-                milestone_id = milestone.id
-            report = compile_report(deps, ctx.client, milestone_id)
-            markdown = "" if preview else render_markdown(report)
-            if preview or not channel:
-                where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
-                text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
-                ctx.reply(text, blocks)
-                return
-            published = publish(ctx.client, deps, report, markdown, channel, posted_by=ctx.user_id)
-        except DomainError as error:
-            ctx.reply(f":warning: {error}")
+        with deps.session() as session:
+            milestone = get_by_key(session, ctx.team_id, key)
+            channel = channel_arg or milestone.report_channel_id
+            if not preview:
+                ensure_editor(session, ctx.client, milestone, ctx.user_id)
+                if not channel:
+                    raise InvalidInput({"channel": (
+                        f"{milestone.key} has no report channel yet. Post it with "
+                        f"`/milestone report {milestone.key} #channel`, or set one with "
+                        f"`/milestone edit {milestone.key}`.")})
+            milestone_id = milestone.id
+        report = compile_report(deps, ctx.client, milestone_id)
+        markdown = "" if preview else render_markdown(report)
+        if preview or not channel:
+            where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
+            text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
+            ctx.reply(text, blocks)
             return
+        published = publish(ctx.client, deps, report, markdown, channel, posted_by=ctx.user_id)
         answer = (f":white_check_mark: Posted the {esc(report.key)} report (revision {report.revision}) to "
                   f"{channel_ref(published.channel)}, with the full report in the thread.")
         if published.file_error:

@@ -84,15 +84,11 @@ def register(app: App, deps: Deps) -> None:
                       f"`/milestone edit M-042 risks`. Sections: {keys}.")
             return
         ctx.ack_now()  # the trigger_id dies in ~3 s: ack first, then load and open
-        try:
-            with deps.session() as session:
-                milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-                section = get_section(ctx.args[1]) if len(ctx.args) > 1 else None
-                ensure_editor(session, ctx.client, milestone, ctx.user_id)
-                view = section_view(milestone, section, None) if section else picker_view(milestone)
-        except DomainError as error:
-            ctx.reply(f":warning: {error}")
-            return
+        with deps.session() as session:
+            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+            section = get_section(ctx.args[1]) if len(ctx.args) > 1 else None
+            ensure_editor(session, ctx.client, milestone, ctx.user_id)
+            view = section_view(milestone, section, None) if section else picker_view(milestone)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
     deps.router.add(

@@ -278,13 +278,9 @@ def register(app: App, deps: Deps) -> None:
         if not ctx.args:
             ctx.reply("Usage: `/milestone signoffs M-042` shows who signed, only to you.")
             return
-        try:
-            with deps.session() as session:
-                milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-                text, blocks = views.status_blocks(milestone, service.matrix(session, milestone))
-        except DomainError as error:
-            ctx.reply(f":warning: {error}")
-            return
+        with deps.session() as session:
+            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+            text, blocks = views.status_blocks(milestone, service.matrix(session, milestone))
         ctx.reply(text, blocks)
 
     deps.router.add(
