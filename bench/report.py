@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.demo import create_demo
-from bot.services.rendering import render_html, render_markdown
-from bot.services.report import load_report
+from bot.reports.rendering import render_html, render_markdown
+from bot.reports.service import load_report
 from bot.settings import normalize_database_url
 from models import (
     ActionItem,

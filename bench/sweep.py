@@ -1,4 +1,4 @@
-"""Benchmark of the overdue-reminder sweep (bot/jobs/action_reminders.py) at scale.
+"""Benchmark of the overdue-reminder sweep (bot/actions/jobs.py) at scale.
 
     .venv/bin/python bench/sweep.py                       # SQLite and PostgreSQL (a scratch database)
     .venv/bin/python bench/sweep.py --database-url sqlite:////tmp/bench.db
@@ -11,7 +11,7 @@ is due exactly one digest. The fake Slack Web API runs in a child process over H
 counted); Slack calls are counted in this process, on the real WebClient.
 
 Prints, per database:
-- select: the sweep's selection of due messages (bot.services.reminders.select_due);
+- select: the sweep's selection of due messages (bot.actions.reminders.select_due);
 - select + claim: selection plus claiming every message (the sweep's batches of 20, one transaction each);
 - the first sweep (select, claim, send, mark sent) and the number of Slack calls it made, by method —
   it must equal the number of recipients, not of items;
@@ -42,13 +42,14 @@ from slack_sdk import WebClient
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 
+from bot.actions import jobs as action_reminders
+from bot.actions.reminders import select_due
+from bot.core import deliveries
 from bot.deps import Deps, make_deps
-from bot.jobs import JobContext, action_reminders
-from bot.notifier import Notifier
-from bot.services import deliveries
-from bot.services.reminders import select_due
 from bot.settings import Settings, normalize_database_url
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from bot.slack.jobs import JobContext
+from bot.slack.notifier import Notifier
 from models import ActionItem, Delivery, DeliveryItem, Milestone, UserProfile, migrate, utcnow
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -10,11 +10,11 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.errors import DomainError
 from bot.deps import Deps, make_deps
-from bot.listeners import register_listeners
-from bot.services.errors import DomainError
+from bot.features import register_listeners
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
 from models import SeenEvent
 
 log = logging.getLogger(__name__)

@@ -124,8 +124,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     """Render one milestone's report from the database, without Slack."""
     from pathlib import Path
 
+    from bot.core.errors import DomainError
     from bot.demo import render_offline
-    from bot.services.errors import DomainError
 
     try:
         text = render_offline(settings, args.key, team_id=args.team, fmt=args.format)

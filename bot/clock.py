@@ -1,4 +1,4 @@
-"""The clock process and `milestone-bot remind`: run every job in `bot.jobs.all_jobs()`.
+"""The clock process and `milestone-bot remind`: run every job in `bot.slack.jobs.all_jobs()`.
 
 `remind` runs one sweep and exits. `clock` runs the same sweep every REMINDER_INTERVAL_MINUTES with
 APScheduler 3's BlockingScheduler: the schedule lives here in code and the state in our tables (no shared
@@ -15,14 +15,25 @@ import signal
 from datetime import datetime
 from types import FrameType
 
+from bot.actions import jobs as action_reminders
 from bot.deps import Deps, make_deps
-from bot.jobs import JobContext, all_jobs
-from bot.notifier import Notifier
+from bot.feedback import jobs as feedback_reminders
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.signoffs import jobs as signoff_reminders
+from bot.slack.client import make_web_client
+from bot.slack.jobs import Job, JobContext
+from bot.slack.notifier import Notifier
 from models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def all_jobs() -> list[tuple[str, Job]]:
+    return [
+        ("action reminders", action_reminders.run),
+        ("sign-off reminders", signoff_reminders.run),
+        ("feedback reminders", feedback_reminders.run),
+    ]
 
 
 def sweep(deps: Deps, now: datetime | None = None) -> list[str]:

@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.services.actions import KIND_DIGEST, KIND_ESCALATION
-from bot.services.rendering import render_html, render_markdown
-from bot.services.report import find_milestone, load_report
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION
+from bot.reports.rendering import render_html, render_markdown
+from bot.reports.service import find_milestone, load_report
 from bot.settings import Settings
 from models import (
     ActionItem,

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.commands import CommandRouter
 from bot.settings import Settings
+from bot.slack.router import CommandRouter
 from models.db import make_engine, make_session_factory, session_scope
 
 # A Home tab section: (session, user_id, team_id) -> blocks. Features add theirs in register().

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # itself when imported, and is imported below, after the list exists (they import it from this module).
 WEB_ROUTES: list[Callable[[Flask, Deps], None]] = []
 
-import bot.report_pages  # noqa: E402, F401  (adds /reports/<token>)
+import bot.reports.pages  # noqa: E402, F401  (adds /reports/<token>)
 
 
 def create_web_app(settings: Settings) -> Flask:

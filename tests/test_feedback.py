@@ -287,7 +287,7 @@ def _arrange_answers(db: sessionmaker[Session], milestone_id: int) -> None:
 
 
 def test_metrics_match_values_worked_out_by_hand(db: sessionmaker[Session]) -> None:
-    from bot.services.feedback import compute_metrics, metrics_for
+    from bot.feedback.service import compute_metrics, metrics_for
     from models import FeedbackGroup, FeedbackTheme
 
     empty = compute_metrics([])
@@ -319,7 +319,7 @@ def test_metrics_match_values_worked_out_by_hand(db: sessionmaker[Session]) -> N
     ([6, 7, 8, 9, 10], 20),  # (2 − 1)/5
 ])
 def test_nps_is_promoters_minus_detractors_as_a_whole_percentage(scores: list[int], nps: int) -> None:
-    from bot.services.feedback import compute_metrics
+    from bot.feedback.service import compute_metrics
 
     answers = [FeedbackResponse(satisfaction=3, nps=s, group="other", themes=[]) for s in scores]
     assert compute_metrics(answers).nps == nps
@@ -357,10 +357,11 @@ def test_reminder_goes_once_after_the_set_days_to_those_who_have_not_answered(
     db: sessionmaker[Session], slack: FakeSlack, settings: Settings
 ) -> None:
     from bot.deps import make_deps
-    from bot.jobs import JobContext, feedback_reminders
-    from bot.notifier import Notifier
-    from bot.services.feedback import respondent_hash
-    from bot.slack_client import make_web_client
+    from bot.feedback import jobs as feedback_reminders
+    from bot.feedback.service import respondent_hash
+    from bot.slack.client import make_web_client
+    from bot.slack.jobs import JobContext
+    from bot.slack.notifier import Notifier
 
     milestone_id = make_milestone(db)
     asked_at = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # a Monday

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from bot.views.text import esc
+from bot.slack.text import esc
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender, http, sign
 

@@ -1,20 +1,50 @@
-"""The layering rule: domain services never import Slack."""
+"""The layering rules of README.md's Architecture: domain code never imports Slack, listeners never
+import other listeners, and no module or function grows past what a reader can hold."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-SERVICES = Path(__file__).resolve().parent.parent / "bot" / "services"
+BOT = Path(__file__).resolve().parent.parent / "bot"
+FEATURES = ("milestones", "sections", "signoffs", "actions", "feedback", "reports", "home")
+SLACK_PACKAGES = ("slack_sdk", "slack_bolt")
+# File roles that talk to Slack or the web; every other module of a feature is domain code.
+SURFACE_ROLES = ("listeners", "flows", "views", "jobs", "pages")
 
 
-def test_services_do_not_import_slack() -> None:
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def _domain_modules() -> list[Path]:
+    """Every feature's service.py (and its other domain modules) and bot/core: plain Python."""
+    paths = list((BOT / "core").glob("*.py"))
+    for feature in FEATURES:
+        paths += [p for p in (BOT / feature).glob("*.py") if p.stem not in SURFACE_ROLES]
+    return paths
+
+
+def test_domain_code_does_not_import_slack_or_surfaces() -> None:
     offenders = []
-    for path in SERVICES.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("slack_sdk", "slack_bolt")]
-            offenders += [f"{path.name}: {n}" for n in names if n.startswith(("bot.listeners", "bot.views"))]
+    for path in _domain_modules():
+        for name in _imports(path):
+            if name.split(".")[0] in SLACK_PACKAGES or name.startswith("bot.slack") or name.endswith(
+                (".listeners", ".views", ".flows")
+            ):
+                offenders.append(f"{path.relative_to(BOT)}: {name}")
+    assert offenders == []
+
+
+def test_no_listener_imports_another_listener() -> None:
+    offenders = []
+    for path in BOT.rglob("listeners.py"):
+        offenders += [f"{path.relative_to(BOT)}: {n}" for n in _imports(path) if n.endswith(".listeners")]
     assert offenders == []

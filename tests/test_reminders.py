@@ -22,12 +22,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.actions import jobs as action_reminders
+from bot.actions.service import reminder_history
 from bot.deps import Deps, make_deps
-from bot.jobs import JobContext, action_reminders
-from bot.notifier import Notifier
-from bot.services.actions import reminder_history
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from bot.slack.jobs import JobContext
+from bot.slack.notifier import Notifier
 from models import ActionItem, ActionStatus, Delivery, DeliveryStatus, Milestone, UserProfile, utcnow
 from tests.conftest import BOT_TOKEN, ROOT, bot_env
 from tests.fakeslack import FakeSlack

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import create_demo
-from bot.services.rendering import render_html, render_markdown
-from bot.services.report import load_report
+from bot.reports.rendering import render_html, render_markdown
+from bot.reports.service import load_report
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "demo_report.md"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import create_demo
-from bot.services.report import sign_link
+from bot.reports.service import sign_link
 from bot.settings import Settings
 from models import Milestone, Risk, utcnow
 from tests.conftest import CHANNEL

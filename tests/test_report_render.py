@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import create_demo
-from bot.services.rendering import md_block, md_inline, render_html, render_markdown
-from bot.services.report import LinkExpired, LinkInvalid, load_report, sign_link, verify_link
+from bot.reports.rendering import md_block, md_inline, render_html, render_markdown
+from bot.reports.service import LinkExpired, LinkInvalid, load_report, sign_link, verify_link
 from models import (
     ActionItem,
     Appendix,

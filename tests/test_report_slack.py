@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import create_app
 from bot.demo import create_demo
-from bot.services.report import load_report
+from bot.reports.service import load_report
+from bot.reports.views import summary
 from bot.settings import Settings
-from bot.slack_client import make_web_client
-from bot.views.reports import summary
+from bot.slack.client import make_web_client
 from models import Milestone, ReportPost
 from tests.conftest import CHANNEL, CHANNEL_NOT_IN
 from tests.fakeslack import FakeSlack, blocks_text_length, validate_blocks

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.services.sections import MAX_ROWS, SECTIONS, Section, empty_sections, get_section
+from bot.sections.service import MAX_ROWS, SECTIONS, Section, empty_sections, get_section
 from models import AuditEvent, DefectCount, FieldSpec, Milestone, MilestoneEditor, Risk
 from tests.conftest import hold_write_lock
 from tests.fakeslack import FakeSlack, validate_blocks

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import make_deps
-from bot.jobs import JobContext, signoff_reminders
-from bot.notifier import Notifier
-from bot.services.signoffs import content_hash
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.signoffs import jobs as signoff_reminders
+from bot.signoffs.service import content_hash
+from bot.slack.client import make_web_client
+from bot.slack.jobs import JobContext
+from bot.slack.notifier import Notifier
 from models import (
     ActionItem,
     ApprovalSlot,

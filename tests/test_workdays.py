@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.services.workdays import add_working_days, is_working_time, local_now, working_days_between
+from bot.core.workdays import add_working_days, is_working_time, local_now, working_days_between
 from bot.settings import Settings
 
 MON_FRI = frozenset(range(5))

@@ -1,0 +1,276 @@
+"""Which action-item reminders are due now: owner digests, escalations and weekly channel summaries.
+
+Plain, set-based selection for the sweep in bot/actions/jobs.py. A sweep makes a fixed number of
+queries whatever the number of items: one for the open items that may be overdue (with both time zones
+joined in), one for the deliveries already made for today's keys, one for failed digests. Everything else
+(local dates, working hours, grouping by recipient) is arithmetic in Python over those rows.
+
+Keys (models.Delivery's unique constraint), one message per key:
+- owner digest:  (action_digest, owner, "all", owner's local date)
+- escalation:    (action_escalation, milestone owner, "all", milestone owner's local date)
+- weekly summary:(action_weekly, report channel, "milestone:<id>", the week's summary date in the milestone
+  owner's time zone; sent in their working hours on that day or, after downtime, later the same week)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
+from bot.core.workdays import WorkHours, is_working_time, local_now, working_days_between
+from models import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Milestone, UserProfile
+
+# UTC+14 (Kiribati) is the furthest ahead any time zone gets: nobody's "today" is later than this.
+_MAX_AHEAD = timedelta(hours=14)
+PROFILE_MAX_AGE = timedelta(days=1)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Failed digests older than this no longer appear in escalations (the item keeps its own history).
+FAILURE_WINDOW = timedelta(days=14)
+
+
+class ReminderSettings(WorkHours, Protocol):
+    escalate_after_working_days: int
+    weekly_summary_day: str
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    id: int
+    milestone_id: int
+    milestone_key: str
+    milestone_name: str
+    milestone_owner_id: str
+    report_channel_id: str | None
+    owner_id: str
+    horizon: str
+    description: str
+    priority: str | None
+    due_date: date
+    owner_today: date
+    working_days_overdue: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An owner the bot could not reach (their latest digest failed for good)."""
+
+    owner_id: str
+    error: str
+    local_date: date
+
+
+@dataclass
+class Due:
+    """One message to claim and send."""
+
+    kind: str
+    recipient_id: str
+    subject: str
+    local_date: date
+    items: list[OverdueItem]
+    failures: dict[str, Failure] = field(default_factory=dict)  # escalations: unreachable owners
+
+    @property
+    def key(self) -> tuple[str, str, str, date]:
+        return (self.kind, self.recipient_id, self.subject, self.local_date)
+
+    @property
+    def item_ids(self) -> list[int]:
+        return [item.id for item in self.items]
+
+
+def _open_candidates(now: datetime) -> ColumnElement[bool]:
+    """Open items that may be overdue somewhere on Earth right now (the exact test is per owner, in Python)."""
+    latest_today = (now + _MAX_AHEAD).date()
+    return and_(
+        ActionItem.status == ActionStatus.OPEN,
+        ActionItem.due_date.is_not(None),
+        ActionItem.due_date < latest_today,
+        or_(ActionItem.snoozed_until.is_(None), ActionItem.snoozed_until <= latest_today),
+    )
+
+
+def stale_profiles(session: Session, now: datetime) -> list[str]:
+    """People the sweep needs a time zone for whose cached profile is missing or older than a day:
+    owners of candidate items and the owners of their milestones. One query."""
+    cutoff = now - PROFILE_MAX_AGE
+    owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
+    rows = session.execute(
+        select(ActionItem.owner_id, owner_p.fetched_at, Milestone.owner_id, lead_p.fetched_at)
+        .join(Milestone, Milestone.id == ActionItem.milestone_id)
+        .outerjoin(owner_p, owner_p.user_id == ActionItem.owner_id)
+        .outerjoin(lead_p, lead_p.user_id == Milestone.owner_id)
+        .where(_open_candidates(now), or_(owner_p.fetched_at.is_(None), owner_p.fetched_at < cutoff,
+                                          lead_p.fetched_at.is_(None), lead_p.fetched_at < cutoff))
+        .distinct()
+    )
+    stale: set[str] = set()
+    for owner, owner_at, lead, lead_at in rows:
+        if owner_at is None or owner_at < cutoff:
+            stale.add(owner)
+        if lead_at is None or lead_at < cutoff:
+            stale.add(lead)
+    return sorted(stale)
+
+
+def _rows(session: Session, now: datetime) -> Iterable[Row[tuple[object, ...]]]:
+    owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
+    return session.execute(
+        select(
+            ActionItem.id, ActionItem.milestone_id, Milestone.key, Milestone.name, Milestone.owner_id,
+            Milestone.report_channel_id, ActionItem.owner_id, ActionItem.horizon, ActionItem.description,
+            ActionItem.priority, ActionItem.due_date, ActionItem.snoozed_until, owner_p.tz, lead_p.tz,
+        )
+        .join(Milestone, Milestone.id == ActionItem.milestone_id)
+        .outerjoin(owner_p, owner_p.user_id == ActionItem.owner_id)
+        .outerjoin(lead_p, lead_p.user_id == Milestone.owner_id)
+        .where(_open_candidates(now))
+        .order_by(ActionItem.owner_id, ActionItem.due_date, ActionItem.id)
+    )
+
+
+def _summary_date(today: date, weekday: str) -> date:
+    """The most recent summary day on or before today (today itself on the day)."""
+    return today - timedelta(days=(today.weekday() - WEEKDAYS.index(weekday)) % 7)
+
+
+def select_due(session: Session, now: datetime, settings: ReminderSettings) -> list[Due]:
+    """Every reminder message due now that has not been sent, failed for good, or claimed by a live sweep.
+
+    Sorted by key, so two sweeps claim in the same order (no lock cycles on PostgreSQL)."""
+    digests: dict[str, Due] = {}
+    escalations: dict[str, Due] = {}
+    weekly: dict[int, Due] = {}
+    by_owner: dict[str, list[OverdueItem]] = defaultdict(list)
+    lead_zone: dict[str, str | None] = {}
+    working: dict[str | None, bool] = {}  # per time zone, not per item
+
+    def working_now(tz: str | None) -> bool:
+        if tz not in working:
+            working[tz] = is_working_time(local_now(now, tz), settings)
+        return working[tz]
+
+    today_in: dict[str | None, date] = {}
+    overdue_days: dict[tuple[date, date], int] = {}  # few distinct (due, today) pairs: count each once
+    for (item_id, milestone_id, key, name, lead, channel, owner, horizon, description, priority, due, snoozed,
+         owner_tz, lead_tz) in _rows(session, now):
+        if owner_tz not in today_in:
+            today_in[owner_tz] = local_now(now, owner_tz).date()
+        today = today_in[owner_tz]
+        if not (due < today and (snoozed is None or snoozed <= today)):
+            continue
+        if (due, today) not in overdue_days:
+            overdue_days[(due, today)] = working_days_between(due, today, settings.work_days)
+        item = OverdueItem(
+            id=item_id, milestone_id=milestone_id, milestone_key=key, milestone_name=name, milestone_owner_id=lead,
+            report_channel_id=channel, owner_id=owner, horizon=horizon, description=description, priority=priority,
+            due_date=due, owner_today=today, working_days_overdue=overdue_days[(due, today)],
+        )
+        by_owner[owner].append(item)
+        lead_zone[lead] = lead_tz
+        if working_now(owner_tz):
+            digest = digests.get(owner)
+            if digest is None:
+                digest = digests[owner] = Due(KIND_DIGEST, owner, "all", today, [])
+            digest.items.append(item)
+        if (
+            owner != lead
+            and item.working_days_overdue > settings.escalate_after_working_days
+            and working_now(lead_tz)
+        ):
+            _escalation(escalations, lead, lead_tz, now).items.append(item)
+        if channel and settings.weekly_summary_day != "off" and working_now(lead_tz):
+            lead_today = local_now(now, lead_tz).date()
+            summary_day = _summary_date(lead_today, settings.weekly_summary_day)
+            summary = weekly.get(milestone_id)
+            if summary is None:
+                summary = weekly[milestone_id] = Due(KIND_WEEKLY, channel, f"milestone:{milestone_id}", summary_day, [])
+            summary.items.append(item)
+
+    # Owners the bot could not reach: their items go to the milestone owner, whatever their age.
+    for failure in _latest_failures(session, now, set(by_owner)):
+        for item in by_owner[failure.owner_id]:
+            lead = item.milestone_owner_id
+            if lead == failure.owner_id or not working_now(lead_zone.get(lead)):
+                continue
+            escalation = _escalation(escalations, lead, lead_zone.get(lead), now)
+            escalation.failures[failure.owner_id] = failure
+            if item not in escalation.items:
+                escalation.items.append(item)
+
+    due = [*digests.values(), *escalations.values(), *weekly.values()]
+    done = _settled_keys(session, now, due)
+    return sorted((d for d in due if d.key not in done), key=lambda d: d.key)
+
+
+def _escalation(escalations: dict[str, Due], lead: str, lead_tz: str | None, now: datetime) -> Due:
+    if lead not in escalations:
+        escalations[lead] = Due(KIND_ESCALATION, lead, "all", local_now(now, lead_tz).date(), [])
+    return escalations[lead]
+
+
+def _latest_failures(session: Session, now: datetime, owners: set[str]) -> list[Failure]:
+    """Owners whose most recent digest (within the window) failed for good. One query over recent digests."""
+    if not owners:
+        return []
+    since = (now - FAILURE_WINDOW).date()
+    rows = session.execute(
+        select(Delivery.recipient_id, Delivery.local_date, Delivery.status, Delivery.error)
+        .where(Delivery.kind == KIND_DIGEST, Delivery.local_date >= since)
+        .order_by(Delivery.recipient_id, Delivery.local_date)
+    )
+    latest: dict[str, tuple[date, str, str | None]] = {}
+    for recipient, day, status, error in rows:
+        if status != DeliveryStatus.CLAIMED:
+            latest[recipient] = (day, status, error)
+    return [
+        Failure(owner, error or "unknown error", day)
+        for owner, (day, status, error) in sorted(latest.items())
+        if status == DeliveryStatus.FAILED and owner in owners
+    ]
+
+
+def _settled_keys(session: Session, now: datetime, due: list[Due]) -> set[tuple[str, str, str, date]]:
+    """Keys already sent, failed for good, or claimed by a sweep whose lease still runs. One query, filtered
+    by the few local dates in play rather than by thousands of recipients."""
+    if not due:
+        return set()
+    kinds = {d.kind for d in due}
+    dates = {d.local_date for d in due}
+    rows = session.execute(
+        select(Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date, Delivery.status,
+               Delivery.lease_until)
+        .where(Delivery.kind.in_(kinds), Delivery.local_date.in_(dates))
+    )
+    return {
+        (kind, recipient, subject, day)
+        for kind, recipient, subject, day, status, lease_until in rows
+        if status != DeliveryStatus.CLAIMED or lease_until >= now
+    }
+
+
+def record_items(session: Session, delivery_id: int, item_ids: list[int]) -> None:
+    """The reminder history: which items a delivery named. One multi-row insert, idempotent."""
+    if not item_ids:
+        return
+    rows = [{"delivery_id": delivery_id, "action_item_id": i} for i in sorted(set(item_ids))]
+    for start in range(0, len(rows), 500):
+        insert_ignore_many(session, rows[start : start + 500])
+
+
+def insert_ignore_many(session: Session, rows: list[dict[str, int]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(DeliveryItem.__table__).values(rows).on_conflict_do_nothing(
+            index_elements=["delivery_id", "action_item_id"]
+        )
+    )

@@ -1,0 +1,188 @@
+"""Block Kit for milestones: the "new" modal, the confirmations, `list`, `show` and the App Home section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.milestones.service import Progress
+from bot.sections.service import SECTIONS, Section
+from bot.sections.views import EDIT_SECTION, section_select, section_value
+from bot.slack.forms import Block, field_blocks, modal, plain
+from bot.slack.text import esc, truncate
+from models import FieldSpec, Milestone, Status, Version
+from models.base import FieldValue
+
+NEW_CALLBACK = "milestone_new"
+OPEN_SECTIONS = "milestone_sections"  # button, value: milestone id → the section picker
+SHOW = "milestone_show"  # button, value: milestone id → the summary, only to the clicker
+NEW = "milestone_new_button"  # button: opens the "new" modal
+
+LIST_LIMIT = 40  # one block each, under the 50 blocks a message may hold
+HOME_LIMIT = 20
+
+
+def _label(choices: type[Status] | type[Version], value: str | None) -> str:
+    return dict(choices.choices()).get(value or "", value or "—")
+
+
+def title(milestone: Milestone, limit: int = 150) -> str:
+    """`M-042 · Name`, escaped (a name like `<!channel>` shows, never pings)."""
+    return f"{esc(milestone.key)} · {esc(truncate(milestone.name, limit))}"
+
+
+def dates(milestone: Milestone) -> str:
+    start = milestone.planned_start.isoformat() if milestone.planned_start else "?"
+    end = milestone.planned_end.isoformat() if milestone.planned_end else "?"
+    return "no dates yet" if start == end == "?" else f"{start} → {end}"
+
+
+def line(milestone: Milestone, progress: Progress | None) -> str:
+    """One milestone in a list: title, status, version, sign-off progress, owner."""
+    signoff = f"sign-off {progress}" if progress and progress.required else "no approvers"
+    return (
+        f"*{title(milestone, 100)}*\n{_label(Status, milestone.status)} · {_label(Version, milestone.version)} · "
+        f"{signoff} · owner <@{milestone.owner_id}>"
+    )
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button = {"type": "button", "action_id": action_id, "text": plain(text), "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def new_modal(specs: list[FieldSpec], initial: dict[str, FieldValue], meta: str) -> dict[str, Any]:
+    intro = {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "You will own this milestone. Choose at least one approver; "
+                      "you can fill in the report's sections next."}],
+    }
+    return modal(NEW_CALLBACK, "New milestone", [intro, *field_blocks(specs, initial)], submit="Create",
+                 private_metadata=meta)
+
+
+def approvers_text(milestone: Milestone) -> str:
+    slots = [f"{esc(s.role)}: <@{s.approver_id}>" for s in milestone.approval_slots]
+    return " · ".join(slots) or "none"
+
+
+def created_dm(milestone: Milestone, channel_problem: str | None) -> tuple[str, list[Block]]:
+    """The creator's confirmation, with buttons to start filling the report."""
+    editors = ", ".join(f"<@{e.user_id}>" for e in milestone.editors) or "only you"
+    text = f"Milestone {title(milestone)} is created. You own it."
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            f":white_check_mark: *{title(milestone)}* is created. You own it.\n"
+            f"*Approvers:* {approvers_text(milestone)}\n*Editors:* {editors}\n"
+            f"Fill in the report now, or later with `/milestone edit {esc(milestone.key)}`."
+        )}},
+    ]
+    if channel_problem:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {channel_problem}"}})
+    blocks.append({"type": "actions", "block_id": "created", "elements": [
+        _button("Fill in sections", OPEN_SECTIONS, str(milestone.id), "primary"),
+        _button("Executive summary", EDIT_SECTION, section_value(milestone.id, SECTIONS[1])),
+        _button("Show summary", SHOW, str(milestone.id)),
+    ]})
+    return text, blocks
+
+
+def created_message(milestone: Milestone) -> tuple[str, list[Block]]:
+    """The short note in the milestone's channel."""
+    text = f"Milestone {title(milestone)} was created by <@{milestone.created_by}>."
+    details = f"{_label(Version, milestone.version)} · {_label(Status, milestone.status)} · {dates(milestone)}"
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f":pushpin: {text}\n{details}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"Owner and editors fill in the report with `/milestone edit {esc(milestone.key)}`; "
+            f"anyone can look with `/milestone show {esc(milestone.key)}`."
+        )}]},
+        {"type": "actions", "block_id": "created", "elements": [
+            _button("Fill in sections", OPEN_SECTIONS, str(milestone.id)),
+            _button("Show summary", SHOW, str(milestone.id)),
+        ]},
+    ]
+    return text, blocks
+
+
+def list_blocks(items: list[Milestone], progress: dict[int, Progress], total: int) -> tuple[str, list[Block]]:
+    if not items:
+        text = "No milestones in this workspace yet. Create one with `/milestone new`."
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    blocks: list[Block] = [{"type": "header", "text": plain(f"Milestones ({total})", 150)}]
+    for milestone in items:
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": line(milestone, progress.get(milestone.id))},
+            "accessory": _button("Show", SHOW, str(milestone.id)),
+        })
+    if total > len(items):
+        more = f"… and {total - len(items)} older. `/milestone show M-001` shows any one of them."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return f"{total} milestone(s), newest first.", blocks
+
+
+def show_blocks(
+    milestone: Milestone, progress: Progress, statuses: list[tuple[Section, str]], *, can_edit: bool
+) -> tuple[str, list[Block]]:
+    """The compact summary (only to the caller), with the edit buttons for those who may edit."""
+    editors = ", ".join(f"<@{e.user_id}>" for e in milestone.editors) or "—"
+    actual = "—"
+    if milestone.actual_start or milestone.actual_end:
+        start = milestone.actual_start.isoformat() if milestone.actual_start else "?"
+        end = milestone.actual_end.isoformat() if milestone.actual_end else "?"
+        actual = f"{start} → {end}"
+    fields = [
+        ("Status", _label(Status, milestone.status)),
+        ("Version", _label(Version, milestone.version)),
+        ("Owner", f"<@{milestone.owner_id}>"),
+        ("Editors", editors),
+        ("Planned", dates(milestone)),
+        ("Actual", actual),
+        ("Report channel", f"<#{milestone.report_channel_id}>" if milestone.report_channel_id else "—"),
+        ("Sign-off", f"{progress} approved" if progress.required else "no approvers"),
+    ]
+    empty = [s.title for s, status in statuses if status == "empty"]
+    filled = len(statuses) - len(empty)
+    sections_text = f"*Sections:* {filled} of {len(statuses)} filled in, revision {milestone.revision}."
+    if empty:
+        sections_text += " Still empty: " + ", ".join(esc(t) for t in empty) + "."
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(title(milestone), 150)},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": truncate(f"*{name}*\n{value}", 2000)} for name, value in fields
+        ]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(
+            f"*Approvers:* {approvers_text(milestone)}", 3000)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(sections_text, 3000)}]},
+    ]
+    if can_edit:
+        blocks.append({"type": "actions", "block_id": "edit", "elements": [
+            _button("Edit sections", OPEN_SECTIONS, str(milestone.id), "primary"),
+            section_select(milestone, SECTIONS),
+        ]})
+    return f"{title(milestone)}: {_label(Status, milestone.status)}", blocks
+
+
+def home_blocks(items: list[Milestone], progress: dict[int, Progress], total: int) -> list[Block]:
+    """App Home: the milestones I own or edit, with quick buttons."""
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Milestones you own or edit", 150)},
+    ]
+    if not items:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "None yet."}})
+    for milestone in items:
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": line(milestone, progress.get(milestone.id))},
+            "accessory": _button("Edit", OPEN_SECTIONS, str(milestone.id)),
+        })
+    if total > len(items):
+        more = f"… and {total - len(items)} older: `/milestone list` shows them all."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    blocks.append({"type": "actions", "block_id": "milestones_home", "elements": [
+        _button("New milestone", NEW, "new", "primary"),
+    ]})
+    blocks.append({"type": "divider"})
+    return blocks

@@ -1,0 +1,90 @@
+"""The report's summary message: what a channel sees above the full report file in the thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.reports.service import NOT_PROVIDED, Report, fmt_num, fmt_signed
+from bot.slack.text import esc, truncate, user
+
+VIEW_REPORT_ACTION = "report_view_full"
+SUMMARY_EXCERPT = 500  # characters of the executive summary shown in the message
+
+
+def _dates(r: Report) -> str:
+    planned = r.planned_end.isoformat() if r.planned_end else "—"
+    actual = r.actual_end.isoformat() if r.actual_end else "—"
+    text = f"Planned end {planned} · actual end {actual}"
+    if r.schedule_variance_days is not None:
+        text += f"\nSchedule variance: {r.schedule_variance_label}"
+    return text
+
+
+def _actions(r: Report) -> str:
+    open_items, overdue = len(r.open_actions), len(r.overdue_actions)
+    if not open_items and not any(r.actions.values()) and not r.tech_debt:
+        return NOT_PROVIDED
+    text = f"{open_items} open · {overdue} overdue"
+    return (":warning: " if overdue else "") + text
+
+
+def _feedback(r: Report) -> str:
+    m = r.feedback.metrics
+    if not m.count:
+        return "No responses yet"
+    parts = [r.feedback.responses_label, f"satisfaction {fmt_num(m.avg_satisfaction)}/5", f"NPS {fmt_signed(m.nps)}"]
+    if m.acceptance_rate is not None:
+        parts.append(f"acceptance {fmt_num(m.acceptance_rate)}%")
+    return " · ".join(parts)
+
+
+def summary(
+    r: Report, link: str | None, *, posted_by: str | None = None, final: bool = False, preview_for: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks). Every user-typed value is escaped; lengths are cut to Slack's limits."""
+    title = f"{'✅ Final report' if final else '📊 Milestone report'}: {r.key} · {r.name}"
+    text = f"{'Final milestone report' if final else 'Milestone report'} {esc(r.key)}: {esc(r.name)}"
+    blocks: list[dict[str, Any]] = []
+    if preview_for:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
+            f":eyes: Preview, only you can see it. `/milestone report {esc(r.key)}` posts it to "
+            f"{preview_for} with the full report in the thread.", 3000)}]})
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": truncate(esc(title), 150)}})
+    if final:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       "Every required approver has signed off: the milestone is accepted."}})
+    fields = [
+        ("Status", r.status_label),
+        ("Version", f"{r.version_label} · revision {r.revision}"),
+        ("Dates", _dates(r)),
+        ("Success criteria", r.criteria_summary.label),
+        ("Deliverables", r.deliverables_label),
+        ("Sign-off", r.signoff_progress.label),
+        ("Action items", _actions(r)),
+        ("Feedback", _feedback(r)),
+    ]
+    blocks.append({"type": "section", "fields": [
+        {"type": "mrkdwn", "text": truncate(f"*{label}*\n{esc(value)}", 2000)} for label, value in fields
+    ]})
+    if r.executive_summary:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(
+            "*Executive summary*\n" + esc(truncate(r.executive_summary, SUMMARY_EXCERPT)), 3000)}})
+    if r.overdue_actions:
+        lines = [f"• {esc(truncate(a.description, 120))} — {esc(a.owner)}, due {a.due}" for a in r.overdue_actions[:5]]
+        more = len(r.overdue_actions) - 5
+        if more > 0:
+            lines.append(f"…and {more} more in the full report")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(
+            "*Overdue actions*\n" + "\n".join(lines), 3000)}})
+    if link:
+        blocks.append({"type": "actions", "block_id": "report_links", "elements": [{
+            "type": "button", "action_id": VIEW_REPORT_ACTION, "url": link, "style": "primary",
+            "text": {"type": "plain_text", "text": "View full report"},
+        }]})
+    context = "The full report is in this message's thread as a Markdown file."
+    if posted_by:
+        context = f"Posted by {user(posted_by)} · " + context
+    if preview_for:
+        context = "When posted, the full report goes into the message's thread as a Markdown file."
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return text, blocks

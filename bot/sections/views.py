@@ -1,0 +1,175 @@
+"""Block Kit for report sections: the section picker, one form per section, a table's rows and a row's form.
+
+Modal stack (Slack allows 3): picker → section (form or row list) → row form. Opened directly with
+`/milestone edit M-042 risks`, the row list is the root and the row form the second view.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.sections.service import MAX_ROWS, Section
+from bot.slack.forms import Block, field_blocks, modal, option, plain
+from bot.slack.text import esc, truncate
+from models import FieldSpec, Milestone
+from models.base import FieldValue
+
+PICKER_CALLBACK = "section_picker"
+FORM_CALLBACK = "section_form"
+ROWS_CALLBACK = "section_rows"
+ROW_CALLBACK = "section_row"
+
+EDIT_SECTION = "section_edit"  # button, value "<milestone id>:<section key>"
+SELECT_SECTION = "section_select"  # static select, option values as above
+ROW_ADD = "section_row_add"  # value "<milestone id>:<section key>"
+ROW_EDIT = "section_row_edit"  # value "<milestone id>:<section key>:<row id>"
+ROW_REMOVE = "section_row_remove"
+
+
+def metadata(**context: Any) -> str:
+    """Context for the next request (which milestone, section, row, parent view). Never trusted for
+    permissions: every submission checks again who may edit."""
+    return json.dumps({k: v for k, v in context.items() if v is not None}, separators=(",", ":"))
+
+
+def read_metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def section_value(milestone_id: int, section: Section, row_id: int | None = None) -> str:
+    return f"{milestone_id}:{section.key}" + (f":{row_id}" if row_id is not None else "")
+
+
+def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:
+    """A stored value as mrkdwn, escaped and short."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if spec.kind == "bool":
+        return "✅" if value else "—"
+    if spec.kind == "select" and spec.choices is not None:
+        return esc(dict(spec.choices.choices()).get(str(value), str(value)))
+    if spec.kind == "user":
+        return f"<@{value}>"
+    if spec.kind == "users" and isinstance(value, list):
+        return ", ".join(f"<@{u}>" for u in value)
+    if spec.kind == "channel":
+        return f"<#{value}>"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return f"{text}%" if spec.kind == "percent" else text
+    return esc(truncate(" ".join(str(value).split()), limit))
+
+
+def milestone_context(milestone: Milestone) -> Block:
+    text = f"*{esc(milestone.key)}* · {esc(truncate(milestone.name, 150))} · revision {milestone.revision}"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _help(section: Section) -> list[Block]:
+    if not section.help:
+        return []
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(section.help, 2000)}]}]
+
+
+def picker_modal(milestone: Milestone, statuses: list[tuple[Section, str]], meta: str) -> dict[str, Any]:
+    """Every section with how far it is and an Edit button (one block each: 27 sections, 100 allowed)."""
+    blocks: list[Block] = [milestone_context(milestone)]
+    for section, status in statuses:
+        empty = status == "empty"
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": f"section_{section.key}",
+                "text": {"type": "mrkdwn", "text": f"*{esc(section.title)}*\n_{esc(status)}_"},
+                "accessory": {
+                    "type": "button",
+                    "action_id": EDIT_SECTION,
+                    "text": plain("Fill in" if empty else "Edit"),
+                    "value": section_value(milestone.id, section),
+                },
+            }
+        )
+    return modal(PICKER_CALLBACK, f"Edit {milestone.key}", blocks, submit=None, close="Done", private_metadata=meta)
+
+
+def form_modal(
+    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str
+) -> dict[str, Any]:
+    blocks = [milestone_context(milestone), *_help(section), *field_blocks(section.specs(), initial)]
+    return modal(FORM_CALLBACK, section.title, blocks, submit="Save", private_metadata=meta)
+
+
+def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
+    """The row's name in bold and up to four more filled-in fields: under 3,000 characters even when every
+    value is full of characters that escaping lengthens."""
+    specs = section.specs()
+    # The row's name: its first required text field (a risk's "Risk", not its "Kind").
+    main = next((s for s in specs if s.required and s.kind == "text"), specs[0])
+    title = f"*{display(main, values.get(main.name), 150)}*"
+    details = [
+        f"{esc(spec.label)}: {display(spec, values.get(spec.name))}"
+        for spec in specs
+        if spec is not main and values.get(spec.name) not in (None, "", False, [])
+    ][:4]
+    return truncate("\n".join([title, " · ".join(details)]) if details else title, 3000)
+
+
+def rows_modal(
+    milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str
+) -> dict[str, Any]:
+    """A table: each row with Edit and Remove, then "Add" (two blocks a row: MAX_ROWS rows fit in 100)."""
+    blocks: list[Block] = [milestone_context(milestone), *_help(section), {"type": "divider"}]
+    if not rows:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_Nothing here yet._"}})
+    for row_id, values in rows:
+        blocks.append({"type": "section", "block_id": f"row_{row_id}", "text": {
+            "type": "mrkdwn", "text": row_summary(section, values)}})
+        value = section_value(milestone.id, section, row_id)
+        confirm = {
+            "title": plain(f"Remove this {section.noun}?", 100),
+            "text": {"type": "mrkdwn", "text": truncate(f"It leaves {esc(milestone.key)}'s report.", 300)},
+            "confirm": plain("Remove", 30),
+            "deny": plain("Keep it", 30),
+            "style": "danger",
+        }
+        blocks.append({"type": "actions", "block_id": f"row_{row_id}_actions", "elements": [
+            {"type": "button", "action_id": ROW_EDIT, "text": plain("Edit"), "value": value},
+            {"type": "button", "action_id": ROW_REMOVE, "text": plain("Remove"), "value": value, "style": "danger",
+             "confirm": confirm},
+        ]})
+    if len(rows) < MAX_ROWS:
+        blocks.append({"type": "actions", "block_id": "add", "elements": [
+            {"type": "button", "action_id": ROW_ADD, "text": plain(f"Add {section.noun}"), "style": "primary",
+             "value": section_value(milestone.id, section)},
+        ]})
+    else:
+        text = f"This table is full ({MAX_ROWS} rows). Remove a row to add another."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
+    return modal(ROWS_CALLBACK, section.title, blocks, submit=None, close="Done", private_metadata=meta)
+
+
+def row_modal(
+    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str, *, new: bool
+) -> dict[str, Any]:
+    title = f"{'Add' if new else 'Edit'} {section.noun}"
+    blocks = [milestone_context(milestone), *field_blocks(section.specs(), initial)]
+    return modal(ROW_CALLBACK, title, blocks, submit="Add" if new else "Save", private_metadata=meta)
+
+
+def section_select(milestone: Milestone, sections: tuple[Section, ...]) -> dict[str, Any]:
+    """A menu straight to one section's modal (27 options; Slack allows 100)."""
+    return {
+        "type": "static_select",
+        "action_id": SELECT_SECTION,
+        "placeholder": plain("Edit a section…"),
+        "options": [option(section_value(milestone.id, s), s.title) for s in sections],
+    }

@@ -1,0 +1,44 @@
+"""Who may act, for listeners: the milestone a payload names, and the edit check with the admin flag.
+
+The admin flag needs users.info (cached), so it is looked up only when the person is not already the
+owner or an editor: most clicks come from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.core.access import ensure_can_edit, is_editor
+from bot.core.errors import NotFound
+from bot.slack.users import get_profile
+from models import Milestone
+
+
+def load_milestone(session: Session, team_id: str, milestone_id: Any) -> Milestone:
+    """The milestone a button or modal names; ids from Slack payloads are only a pointer."""
+    try:
+        milestone = session.get(Milestone, int(milestone_id))
+    except (TypeError, ValueError):
+        milestone = None
+    if milestone is None or milestone.team_id != team_id:
+        raise NotFound("That milestone no longer exists.")
+    return milestone
+
+
+def may_edit(session: Session, client: WebClient, milestone: Milestone, user_id: str) -> bool:
+    if is_editor(session, milestone, user_id):
+        return True
+    return get_profile(session, client, user_id).is_admin
+
+
+def ensure_editor(
+    session: Session, client: WebClient, milestone: Milestone, user_id: str, *, action: str = "change it"
+) -> None:
+    """Owner, editors, workspace admins; anyone else gets NotAllowed with a polite message."""
+    if not is_editor(session, milestone, user_id):
+        ensure_can_edit(
+            session, milestone, user_id, is_admin=get_profile(session, client, user_id).is_admin, action=action
+        )

@@ -1,1 +1,0 @@
-"""Block Kit views built in Python, one place per view."""
