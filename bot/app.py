@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.errors import DomainError
@@ -15,6 +15,7 @@ from bot.deps import Deps, make_deps
 from bot.features import register_listeners
 from bot.settings import Settings
 from bot.slack.client import make_web_client
+from bot.slack.replies import tell
 from models import SeenEvent
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,14 @@ def _ignore_seen_events(deps: Deps) -> Callable[..., Any]:
     return middleware
 
 
-def _handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, logger: logging.Logger) -> None:
-    """The global error handler: domain errors become a message only the actor sees; the rest are logged."""
-    response_url = body.get("response_url") or next(
-        (r.get("response_url") for r in body.get("response_urls") or []), None
-    )
+def _handle_error(error: Exception, body: dict[str, Any], client: WebClient, logger: logging.Logger) -> None:
+    """The global error handler: domain errors become a message only the actor sees, from any surface
+    (bot.slack.replies.tell); the rest are logged. Only verified requests get this far (bot.slack.verify)."""
     if isinstance(error, DomainError):
         message = f":warning: {error}"
     else:
         logger.exception("unhandled error", exc_info=error)
         message = ":x: Something went wrong on our side and nothing was changed. Please try again."
-    if response_url:
-        from slack_sdk.webhook import WebhookClient
-
-        WebhookClient(response_url).send(text=message, response_type="ephemeral", replace_original=False)
+    if body.get("type") == "view_submission":
+        return  # a modal's answer is its ack; Slack already shows that the submission failed
+    tell(client, body, message)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
+from bot.slack import payloads
 from bot.slack.router import CommandRouter
 from models.db import make_engine, make_session_factory, session_scope
 
@@ -41,5 +42,8 @@ class Deps:
 
 
 def make_deps(settings: Settings) -> Deps:
+    key = settings.secret_key or settings.slack_signing_secret
+    if key:  # processes without Slack (demo, offline report) never build buttons or modals
+        payloads.configure(key)
     engine = make_engine(settings.database_url, lock_timeout_ms=settings.db_lock_timeout_ms)
     return Deps(settings=settings, engine=engine, sessions=make_session_factory(engine))

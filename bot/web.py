@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
 from bot.app import create_app
 from bot.deps import Deps
 from bot.settings import Settings
+from bot.slack.verify import is_signed_by_slack, parse_body, shape_problem
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,17 @@ def create_web_app(settings: Settings) -> Flask:
 
     @web.post("/slack/events")
     def slack_events():  # type: ignore[no-untyped-def]
+        body = request.get_data(cache=True)
+        if not is_signed_by_slack(
+            settings.slack_signing_secret or "", body,
+            request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature"),
+        ):
+            return Response("invalid request", status=401, mimetype="text/plain")
+        parsed = parse_body(body, request.content_type or "")
+        problem = "unparsable body" if parsed is None else shape_problem(parsed)
+        if problem:
+            log.warning("refused a signed but malformed request: %s", problem)
+            return Response("malformed request", status=400, mimetype="text/plain")
         return handler.handle(request)
 
     @web.get("/healthz")

@@ -57,6 +57,7 @@ class ActionItem(Base):
 
 
 class DeliveryStatus(Choice):
+    PENDING = "pending", "Pending"  # owed by a committed change, not yet claimed by a sender
     CLAIMED = "claimed", "Claimed"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
@@ -69,7 +70,10 @@ class Delivery(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("kind", "recipient_id", "subject", "local_date"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "recipient_id", "subject", "local_date"),
+        Index("ix_deliveries_status_lease", "status", "lease_until"),  # the outbox sweep's query
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # action_digest, escalation, weekly_summary, signoff, feedback
@@ -85,6 +89,13 @@ class Delivery(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None]
+    # The outbox part: what to send, recorded by the transaction that owes it (bot.slack.outbox).
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    op: Mapped[str | None] = mapped_column(String(16))  # post, dm, update
+    target: Mapped[str | None] = mapped_column(String(64))  # channel id, or user id for a DM
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any] | None]  # {"text", "blocks"} or {"render": name, ...} resolved at send time
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryItem(Base):

@@ -200,5 +200,6 @@ class UserProfile(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     tz_offset: Mapped[int | None] = mapped_column(Integer)
     is_admin: Mapped[bool] = mapped_column(default=False)
+    is_bot: Mapped[bool] = mapped_column(default=False)
     deleted: Mapped[bool] = mapped_column(default=False)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

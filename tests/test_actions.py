@@ -230,7 +230,8 @@ def test_a_database_failure_while_saving_keeps_the_input(
     with hold_write_lock(engine, "action_items"):
         answer = bot.submit_view(view, {"description": "Keep me", "owner_id": "UEDITOR"})
     assert answer.json()["response_action"] == "errors"
-    assert "press Save again" in answer.json()["errors"]["description"]
+    assert "database was busy" in answer.json()["errors"]["description"]
+    assert "Your input is still here" in answer.json()["errors"]["description"]
     assert items(db) == []
     assert bot.submit_view(view, {"description": "Keep me", "owner_id": "UEDITOR"}).status == 200
     assert [i.description for i in items(db)] == ["Keep me"]

@@ -175,7 +175,7 @@ def test_a_failed_save_keeps_the_input(
     with hold_write_lock(engine, "feedback_responses"):
         answer = bot.submit_view(view, ANSWER, user_id="UQA").json()
     assert answer["response_action"] == "errors"
-    assert "couldn't save your answer" in answer["errors"]["satisfaction"]
+    assert "database was busy" in answer["errors"]["satisfaction"]
     assert responses(db) == []
     # The modal kept the input: pressing Send again works and saves it once.
     assert bot.submit_view(view, ANSWER, user_id="UQA").json()["response_action"] == "update"

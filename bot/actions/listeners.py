@@ -28,19 +28,19 @@ from bot.core.fields import parse_fields
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
-from bot.slack.forms import modal, read_state
+from bot.slack.forms import read_state
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import load_milestone
+from bot.slack.replies import save_failed, tell
 from bot.slack.router import CommandContext
 from bot.slack.text import esc
-from bot.slack.users import get_profile
+from bot.slack.users import get_profile, is_admin_of
 from models import ActionItem, Horizon, Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
 KIND_ASSIGNED = "action_assigned"
 REFRESH_WINDOW = timedelta(days=14)  # older messages that named an item are left as they were
-BUSY = "Saving failed because the database is busy. Your input is still here: press Save again."
 HORIZON_WORDS = {
     "week1": Horizon.WEEK1, "week": Horizon.WEEK1, "w1": Horizon.WEEK1, "immediate": Horizon.WEEK1,
     "month1": Horizon.MONTH1, "month": Horizon.MONTH1, "m1": Horizon.MONTH1, "short-term": Horizon.MONTH1,
@@ -74,7 +74,7 @@ def register(app: App, deps: Deps) -> None:
                 milestone = load_milestone(session, team, action.get("value"))
                 view = _add_modal(session, client, milestone, user, None, _source(body, milestone.id))
         except DomainError as error:
-            _tell(client, body, f":warning: {error}")
+            tell(client, body, f":warning: {error}")
             return
         _open(client, body, view)
 
@@ -94,12 +94,12 @@ def register(app: App, deps: Deps) -> None:
             with deps.session() as session:
                 item = service.get_item(session, item_id, team)
                 profile = get_profile(session, client, user)
-                service.ensure_can_edit_item(session, item, user, is_admin=profile.is_admin)
+                service.ensure_can_edit_item(session, item, user, is_admin=is_admin_of(profile, team))
                 today = local_date(utcnow(), profile.tz)
                 view = views.action_modal(item.milestone, suggested=service.suggestions(item.milestone, today),
                                           item=item, source=_source(body, item.milestone_id))
         except DomainError as error:
-            _tell(client, body, f":warning: {error}")
+            tell(client, body, f":warning: {error}")
             return
         _open(client, body, view)
 
@@ -153,7 +153,7 @@ def _add_modal(
     session: Session, client: WebClient, milestone: Milestone, user: str, horizon: str | None, source: dict[str, Any]
 ) -> dict[str, Any]:
     profile = get_profile(session, client, user)
-    ensure_can_edit(session, milestone, user, is_admin=profile.is_admin)
+    ensure_can_edit(session, milestone, user, is_admin=is_admin_of(profile, milestone.team_id))
     today = local_date(utcnow(), profile.tz)
     return views.action_modal(milestone, suggested=service.suggestions(milestone, today), horizon=horizon,
                               source=source)
@@ -195,11 +195,11 @@ def _submit(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view:
             if meta.get("i"):
                 item = service.get_item(session, meta["i"], team)
                 before = item.owner_id
-                service.update_item(session, item, values, user, today=today, is_admin=profile.is_admin)
+                service.update_item(session, item, values, user, today=today, is_admin=is_admin_of(profile, team))
                 newly_assigned = item.owner_id != before
             else:
                 created = service.create_item(session, milestone, values, user, submission_key=view["id"],
-                                              today=today, is_admin=profile.is_admin)
+                                              today=today, is_admin=is_admin_of(profile, team))
                 if created is None:  # the same submission again (double click, Slack retry): already saved
                     ack()
                     return
@@ -214,9 +214,9 @@ def _submit(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view:
     except DomainError as error:
         ack(response_action="errors", errors={"description": str(error)})
         return
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         log.exception("saving an action item failed")
-        ack(response_action="errors", errors={"description": BUSY})
+        ack(response_action="errors", errors={"description": save_failed(error)})
         return
     ack()
     source = meta.get("src") or {}
@@ -240,7 +240,7 @@ def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:
         log.warning("views.open failed: %s", error.response.get("error"))
-        _tell(client, body, ":warning: Slack did not let me open the form in time. Please click again.")
+        tell(client, body, ":warning: Slack did not let me open the form in time. Please click again.")
 
 
 # ---- the item buttons -----------------------------------------------------------------------------------
@@ -268,14 +268,14 @@ def _item_action(deps: Deps, body: dict[str, Any], client: WebClient, action: di
             line = views.line_from_item(item, service.owner_today(session, item.owner_id, now))
             milestone_id = item.milestone_id
     except DomainError as error:
-        _tell(client, body, f":warning: {error}")
+        tell(client, body, f":warning: {error}")
         return
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         log.exception("changing action item %s failed", item_id)
-        _tell(client, body, ":x: The database is busy, so nothing was changed. Please try again.")
+        tell(client, body, f":x: {save_failed(error, kept='The item is as it was')}")
         return
     if unchanged:
-        _tell(client, body, "That action item was already closed; nothing changed.")
+        tell(client, body, "That action item was already closed; nothing changed.")
         return
     shown = _refresh_messages(deps, client, item_id)
     container = body.get("container") or {}
@@ -291,7 +291,7 @@ def _item_action(deps: Deps, body: dict[str, Any], client: WebClient, action: di
     if reassigned:
         problem = _notify_assignee(deps, client, int(item_id), user, f"a{action.get('action_ts', '')}")
         if problem:
-            _tell(client, body, f":warning: Reassigned, but I could not DM <@{line.owner_id}> (`{esc(problem)}`).")
+            tell(client, body, f":warning: Reassigned, but I could not DM <@{line.owner_id}> (`{esc(problem)}`).")
 
 
 def _item_ref(action: dict[str, Any]) -> tuple[str, str]:
@@ -412,18 +412,3 @@ def _source(body: dict[str, Any], milestone_id: int) -> dict[str, Any]:
 
 def _team(body: dict[str, Any]) -> str:
     return str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or "")
-
-
-def _tell(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """A message only the person who clicked sees: ephemeral where they clicked, or a small modal on Home."""
-    if body.get("response_url"):
-        WebhookClient(body["response_url"]).send(text=text, response_type="ephemeral", replace_original=False)
-        return
-    if body.get("trigger_id"):
-        notice = modal("action_notice", "Action items", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-                       submit=None, close="OK")
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=notice)
-        except SlackApiError as error:
-            log.info("could not show %r: %s", text, error.response.get("error"))
-

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from bot.core.errors import NotAllowed, NotFound
 from models import Milestone, MilestoneEditor
 
-KEY_PATTERN = re.compile(r"^M-\d{1,6}$")
+KEY_PATTERN = re.compile(r"^M-[0-9]{1,6}$")  # ASCII digits only: `int()` refuses "²"
 
 
 def normalize_key(raw: str) -> str:
     """`m-42`, `M-042`, `42` → `M-042` (three digits at least, as the template writes them)."""
     raw = raw.strip().upper()
     digits = raw[2:] if raw.startswith("M-") else raw
-    return f"M-{int(digits):03d}" if digits.isdigit() else raw
+    return f"M-{int(digits):03d}" if digits.isascii() and digits.isdigit() and len(digits) <= 6 else raw
 
 
 def get_by_key(session: Session, team_id: str, key: str) -> Milestone:

@@ -24,6 +24,15 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any], confli
     return session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1
 
 
+def upsert(session: Session, table: Table, values: dict[str, Any], key: list[str]) -> None:
+    """`INSERT … ON CONFLICT (key) DO UPDATE`: two processes caching the same row both succeed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    changes = {name: statement.excluded[name] for name in values if name not in key}
+    session.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))
+
+
 def first_submission(session: Session, key: str, result: str | None = None) -> bool:
     """Claim a submission key inside the saving transaction: False means this exact submission was
     already saved (double click, Slack retry) and must change nothing. A failed save rolls the claim back."""

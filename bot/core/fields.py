@@ -16,6 +16,19 @@ from models.base import FieldSpec, FieldValue
 _NUMBER_JUNK = re.compile(r"[\s,$€£%]")
 
 
+# Control characters other than newline and tab (PostgreSQL refuses NUL; the rest garble every output), and
+# the bidirectional overrides that make text read differently from what it says.
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def unsafe_character_problem(text: str) -> str | None:
+    """Why a typed text cannot be kept as it is, or None. One rule for every field and command argument."""
+    match = _UNSAFE_CHARACTERS.search(text.replace("\r\n", "\n"))
+    if match is None:
+        return None
+    return f"Remove the invisible control character (U+{ord(match.group()):04X}); it cannot be stored or shown."
+
+
 def _empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, list) and not raw)
 
@@ -56,6 +69,9 @@ def parse_field(spec: FieldSpec, raw: Any) -> FieldValue:
         except ValueError:
             raise ValueError("Pick a date.") from None
     text = str(raw).strip()
+    problem = unsafe_character_problem(text)
+    if problem:
+        raise ValueError(problem)
     if spec.kind in ("int", "decimal", "money", "percent"):
         try:
             number = _number(text)

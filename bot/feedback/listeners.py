@@ -23,6 +23,7 @@ from bot.home.flows import publish_home
 from bot.slack.forms import read_state
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import ensure_editor
+from bot.slack.replies import save_failed
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.text import esc
 from models import FeedbackRequest, Milestone, utcnow
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 # One request command DMs at most this many people (a 2,000-member channel is almost surely a mistake).
 MAX_PEOPLE_PER_REQUEST = 200
-SAVE_FAILED = "We couldn't save your answer just now (the database was busy). Nothing is lost: press the button again."
 
 USAGE = (
     "*Feedback commands*\n"
@@ -151,9 +151,9 @@ def save_submission(ack: Ack, body: dict[str, Any], client: WebClient, view: dic
                 replaced = service.save_answer(session, deps.settings.signing_key, milestone, user_id, answer, now)
             done = views.thanks_view(milestone, replaced=bool(replaced), anonymous=answer.anonymous)
             answered_text, answered_blocks = views.answered_message(milestone)
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         log.warning("saving feedback failed", exc_info=True)
-        ack(response_action="errors", errors={"satisfaction": SAVE_FAILED})
+        ack(response_action="errors", errors={"satisfaction": save_failed(error)})
         return
     if replaced is None:
         ack()  # the same submission again: already saved and answered

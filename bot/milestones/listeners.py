@@ -25,7 +25,7 @@ from bot.sections.service import SECTIONS, status_line
 from bot.slack.forms import read_state
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import load_milestone, may_edit
-from bot.slack.replies import SAVE_FAILED, team_of, tell
+from bot.slack.replies import save_failed, team_of, tell
 from bot.slack.router import CommandContext
 from models import Milestone, Status, Version
 
@@ -106,9 +106,9 @@ def register(app: App, deps: Deps) -> None:
         except InvalidInput as invalid:
             ack(response_action="errors", errors=invalid.errors)
             return
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             log.exception("saving a new milestone failed")
-            ack(response_action="errors", errors={"key": SAVE_FAILED})
+            ack(response_action="errors", errors={"key": save_failed(error)})
             return
         ack()
         log.info("milestone %s created by %s", key, user_id)
@@ -149,12 +149,12 @@ def register(app: App, deps: Deps) -> None:
                 milestone = load_milestone(session, team_id, body["actions"][0].get("value"))
                 text, blocks = show(session, client, team_id, user_id, milestone)
         except DomainError as error:
-            tell(client, body, respond, f":warning: {error}")
+            tell(client, body, f":warning: {error}")
             return
         if body.get("response_url"):
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
         else:
-            tell(client, body, respond, text)
+            tell(client, body, text)
 
     def home_section(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
         items, total = milestone_service.user_milestones(session, team_id, user_id, views.HOME_LIMIT)

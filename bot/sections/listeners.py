@@ -27,10 +27,10 @@ from bot.sections.service import SECTIONS, Section, get_section
 from bot.slack.forms import read_state
 from bot.slack.permissions import ensure_editor, load_milestone
 from bot.slack.replies import (
-    SAVE_FAILED,
     content_changed,
     first_input,
     open_or_push,
+    save_failed,
     team_of,
     tell,
     update_view,
@@ -101,7 +101,7 @@ def register(app: App, deps: Deps) -> None:
         try:
             work()
         except DomainError as error:
-            tell(client, body, respond, f":warning: {error}")
+            tell(client, body, f":warning: {error}")
 
     @app.action(views.EDIT_SECTION)
     @app.action(views.SELECT_SECTION)
@@ -179,10 +179,9 @@ def register(app: App, deps: Deps) -> None:
 
         try:
             guarded(body, client, None, work)
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             log.exception("removing a row failed")
-            tell(client, body, None, "Removing failed because the database was busy; nothing was changed. "
-                 "Please try again in a moment.")
+            tell(client, body, save_failed(error, kept="The row is still there"))
 
     def save(
         ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any], apply: Apply
@@ -207,9 +206,9 @@ def register(app: App, deps: Deps) -> None:
         except DomainError as error:
             ack(response_action="errors", errors={first_input(view): str(error)})
             return None
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             log.exception("saving section %s failed", meta.get("s"))
-            ack(response_action="errors", errors={first_input(view): SAVE_FAILED})
+            ack(response_action="errors", errors={first_input(view): save_failed(error)})
             return None
         ack()
         return milestone, section, meta, changed

@@ -28,8 +28,9 @@ from bot.signoffs import service, views
 from bot.slack.forms import read_state
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import ensure_editor, load_milestone
+from bot.slack.replies import save_failed, tell
 from bot.slack.router import CommandContext, mention_id
-from bot.slack.users import get_profile
+from bot.slack.users import get_profile, is_admin_of
 from models import ApprovalSlot, Milestone, SignOff, utcnow
 
 log = logging.getLogger(__name__)
@@ -186,17 +187,6 @@ def notify_accepted(client: WebClient, deps: Deps, milestone_id: int, actor_id: 
             log.exception("on_accepted hook %r failed for milestone %s", hook, milestone_id)
 
 
-def _refuse(client: WebClient, body: dict[str, Any], respond: Respond | None, message: str) -> None:
-    """A polite refusal only the actor sees (response_url; from App Home, where there is none, a DM)."""
-    text = f":warning: {message}"
-    if respond is not None and body.get("response_url"):
-        respond(text=text, response_type="ephemeral", replace_original=False)
-        return
-    try:
-        Notifier(client).dm(body["user"]["id"], text)
-    except DeliveryError as error:
-        log.warning("refusal not delivered: %s", error.code)
-
 
 # ---- registration ---------------------------------------------------------------------------------------
 
@@ -245,7 +235,7 @@ def register(app: App, deps: Deps) -> None:
         now = utcnow()
         with deps.session() as session:
             milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            is_admin = get_profile(session, ctx.client, ctx.user_id).is_admin
+            is_admin = is_admin_of(get_profile(session, ctx.client, ctx.user_id), milestone.team_id)
             if verb == "reassign":
                 assert person is not None
                 change = service.reassign(session, milestone.id, role, person, ctx.user_id, now, is_admin=is_admin)
@@ -310,7 +300,7 @@ def register(app: App, deps: Deps) -> None:
                 ensure_editor(session, client, milestone, user_id)
                 fallback = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id") or ""
         except DomainError as error:
-            _refuse(client, body, respond, str(error))
+            tell(client, body, f":warning: {error!s}")
             return
         summary = request_all(client, deps, int(action["value"]), user_id, fallback)
         respond(text=summary, response_type="ephemeral", replace_original=True)
@@ -342,7 +332,7 @@ def register(app: App, deps: Deps) -> None:
                 view = views.decision_modal(milestone, slot.role, request.id, decision, milestone.revision,
                                             default_due=default_due)
         except DomainError as error:
-            _refuse(client, body, respond, str(error))
+            tell(client, body, f":warning: {error!s}")
             return
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -380,11 +370,9 @@ def register(app: App, deps: Deps) -> None:
         except DomainError as error:
             ack(response_action="errors", errors={specs[0].name: str(error)})
             return
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             log.exception("saving a sign-off failed")
-            ack(response_action="errors", errors={
-                specs[0].name: "We could not save your sign-off just now (the database was busy). "
-                               "Your input is kept: please submit again."})
+            ack(response_action="errors", errors={specs[0].name: save_failed(error, kept="Your input is kept")})
             return
         ack()
         if not result.recorded:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.access import ensure_can_edit, is_editor
 from bot.core.errors import NotFound
-from bot.slack.users import get_profile
+from bot.slack.users import get_profile, is_admin_of
 from models import Milestone
 
 
@@ -31,7 +31,7 @@ def load_milestone(session: Session, team_id: str, milestone_id: Any) -> Milesto
 def may_edit(session: Session, client: WebClient, milestone: Milestone, user_id: str) -> bool:
     if is_editor(session, milestone, user_id):
         return True
-    return get_profile(session, client, user_id).is_admin
+    return is_admin_of(get_profile(session, client, user_id), milestone.team_id)
 
 
 def ensure_editor(
@@ -40,5 +40,5 @@ def ensure_editor(
     """Owner, editors, workspace admins; anyone else gets NotAllowed with a polite message."""
     if not is_editor(session, milestone, user_id):
         ensure_can_edit(
-            session, milestone, user_id, is_admin=get_profile(session, client, user_id).is_admin, action=action
+            session, milestone, user_id, is_admin=may_edit(session, client, milestone, user_id), action=action
         )

@@ -6,19 +6,35 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.deps import Deps
 from bot.slack.forms import notice_modal
 
 log = logging.getLogger(__name__)
 
-SAVE_FAILED = (
-    "Saving failed because the database was busy, and nothing was changed. Your input is still here: "
-    "press the button again in a moment."
-)
+
+def save_failed(error: SQLAlchemyError, *, kept: str = "Your input is still here") -> str:
+    """What went wrong while saving, in the person's words, and that nothing was changed.
+
+    One wording per cause: a lock held by another save is "busy"; an unreachable database is "could not be
+    reached"; a clash with a change saved at the same moment is said as such; anything else is "could not
+    save" with no claim about why."""
+    message = str(getattr(error, "orig", error)).lower()
+    if isinstance(error, OperationalError) and any(
+        word in message for word in ("lock", "busy", "timeout", "timed out", "canceling statement")
+    ):
+        cause = "the database was busy with another save"
+    elif isinstance(error, OperationalError | InterfaceError | DisconnectionError):
+        cause = "the database could not be reached"
+    elif isinstance(error, IntegrityError):
+        cause = "it clashed with a change saved at the same moment"
+    else:
+        cause = "of an error on our side (it is logged)"
+    return f"Nothing was saved because {cause}. {kept}: try again in a moment."
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -36,16 +52,30 @@ def open_or_push(client: WebClient, body: dict[str, Any], view: dict[str, Any]) 
     return client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
 
 
-def tell(client: WebClient, body: dict[str, Any], respond: Respond | None, text: str) -> None:
-    """Tell only the person who clicked: ephemerally where the click came from a message, else in a small
-    modal (App Home and modals have no response_url)."""
+def response_url_of(body: dict[str, Any]) -> str | None:
+    """Where an ephemeral answer to this request goes, if it has such a place (verified bodies only)."""
+    url = body.get("response_url") or next((r.get("response_url") for r in body.get("response_urls") or []), None)
+    return url if isinstance(url, str) and url else None
+
+
+def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """Tell only the person who acted, from any surface: ephemerally where the request has a response_url
+    (slash commands, message buttons); in a small modal where it has a trigger_id (App Home, modals); else
+    in a DM. One function, so a refusal is seen wherever the click came from."""
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
-        if body.get("response_url") and respond is not None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-        elif body.get("trigger_id"):
+        url = response_url_of(body)
+        if url:
+            response = WebhookClient(url).send(text=text, response_type="ephemeral", replace_original=False)
+            if response.status_code == 200:
+                return
+        if body.get("trigger_id"):
             open_or_push(client, body, notice_modal("Milestone Bot", text))
+        elif user_id:
+            channel = client.conversations_open(users=user_id)["channel"]["id"]
+            client.chat_postMessage(channel=channel, text=text)
     except SlackApiError as error:
-        log.warning("could not tell %s: %s", (body.get("user") or {}).get("id"), error.response.get("error"))
+        log.warning("could not tell %s: %s", user_id, error.response.get("error"))
 
 
 def first_input(view: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.core.db import insert_ignore, upsert
 from models import UserProfile, utcnow
 
 log = logging.getLogger(__name__)
@@ -35,22 +36,38 @@ def fetch_user(client: WebClient, user_id: str) -> dict[str, Any] | None:
 
 
 def store_profile(session: Session, user_id: str, user: dict[str, Any] | None) -> UserProfile:
-    """Cache what users.info said; None (Slack refused) keeps a stale copy or makes a UTC default."""
-    profile = session.get(UserProfile, user_id)
+    """Cache what users.info said; None (Slack refused) keeps a stale copy or makes a UTC default.
+
+    An upsert, so two saves that both meet a person for the first time cannot collide on the key."""
+    now = utcnow()
+    cached = session.get(UserProfile, user_id)
     if user is None:
-        if profile is None:
-            profile = UserProfile(user_id=user_id, tz="UTC", tz_offset=0, fetched_at=utcnow())
-            session.add(profile)
-        return profile
-    if profile is None:
-        profile = UserProfile(user_id=user_id)
-        session.add(profile)
-    profile.team_id = user.get("team_id")
-    profile.real_name = (user.get("profile") or {}).get("real_name") or user.get("real_name") or user.get("name")
-    profile.tz = user.get("tz") or "UTC"
-    profile.tz_offset = user.get("tz_offset") or 0
-    profile.is_admin = bool(user.get("is_admin") or user.get("is_owner"))
-    profile.deleted = bool(user.get("deleted"))
-    profile.fetched_at = utcnow()
-    session.flush()
-    return profile
+        values: dict[str, Any] = {"user_id": user_id, "tz": "UTC", "tz_offset": 0, "fetched_at": now}
+        if cached is None:
+            insert_ignore(session, UserProfile.__table__, values, conflict=["user_id"])
+    else:
+        profile = user.get("profile") or {}
+        values = {
+            "user_id": user_id,
+            "team_id": user.get("team_id"),
+            "real_name": profile.get("real_name") or user.get("real_name") or user.get("name"),
+            "tz": user.get("tz") or "UTC",
+            "tz_offset": user.get("tz_offset") or 0,
+            "is_admin": bool(user.get("is_admin") or user.get("is_owner")),
+            "is_bot": bool(user.get("is_bot")),
+            "deleted": bool(user.get("deleted")),
+            "fetched_at": now,
+        }
+        upsert(session, UserProfile.__table__, values, key=["user_id"])
+    if cached is not None:
+        session.refresh(cached)
+        return cached
+    stored = session.get(UserProfile, user_id)
+    assert stored is not None
+    return stored
+
+
+def is_admin_of(profile: UserProfile, team_id: str) -> bool:
+    """The admin flag counts only in the admin's own workspace: an admin of another workspace (a Slack
+    Connect guest in a shared channel, say) is an outsider here."""
+    return profile.is_admin and bool(team_id) and profile.team_id == team_id
