@@ -15,11 +15,10 @@ import signal
 from datetime import datetime
 from types import FrameType
 
-from bot.actions import jobs as action_reminders
+from bot import features
 from bot.deps import Deps, make_deps
-from bot.feedback import jobs as feedback_reminders
 from bot.settings import Settings
-from bot.signoffs import jobs as signoff_reminders
+from bot.slack import outbox
 from bot.slack.client import make_web_client
 from bot.slack.jobs import Job, JobContext
 from bot.slack.notifier import Notifier
@@ -28,20 +27,26 @@ from models import utcnow
 log = logging.getLogger(__name__)
 
 
+def send_owed(ctx: JobContext) -> list[str]:
+    """The outbox: messages owed by committed changes that were not sent yet (their sender died, or Slack
+    was down). Runs first, so a sweep never competes with what a crashed request left behind."""
+    return [f"{r.status} {r.kind} to {r.recipient_id}" + (f": {r.detail}" if r.detail else "")
+            for r in outbox.sweep(ctx.deps, ctx.client, ctx.now)]
+
+
 def all_jobs() -> list[tuple[str, Job]]:
     return [
-        ("action reminders", action_reminders.run),
-        ("sign-off reminders", signoff_reminders.run),
-        ("feedback reminders", feedback_reminders.run),
+        ("outbox", send_owed),
+        *features.JOBS,
     ]
 
 
-def sweep(deps: Deps, now: datetime | None = None) -> list[str]:
+def sweep(deps: Deps, now: datetime | None = None, *, jobs: list[tuple[str, Job]] | None = None) -> list[str]:
     """Every job once; one line per message sent or failed. A failing job is logged and the others still run."""
     client = make_web_client(deps.settings)
     ctx = JobContext(deps=deps, client=client, notifier=Notifier(client), now=now or utcnow())
     lines: list[str] = []
-    for name, job in all_jobs():
+    for name, job in jobs or all_jobs():
         try:
             lines += [f"{name}: {line}" for line in job(ctx)]
         except Exception:
@@ -64,10 +69,17 @@ def run_clock(settings: Settings) -> int:
             log.info("%s", line)
         log.info("sweep done: %d message(s)", len(lines))
 
+    def outbox_tick() -> None:
+        for line in sweep(deps, jobs=[("outbox", send_owed)]):
+            log.info("%s", line)
+
     scheduler.add_job(
         tick, "interval", minutes=minutes, id="sweep", coalesce=True, max_instances=1,
         next_run_time=utcnow(), misfire_grace_time=minutes * 60,
     )
+    # Owed messages wait at most a minute after a crash, whatever REMINDER_INTERVAL_MINUTES says.
+    scheduler.add_job(outbox_tick, "interval", minutes=1, id="outbox", coalesce=True, max_instances=1,
+                      misfire_grace_time=60)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if scheduler.running:

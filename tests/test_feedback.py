@@ -387,11 +387,11 @@ def test_reminder_goes_once_after_the_set_days_to_those_who_have_not_answered(
     lines = sweep(datetime(2030, 1, 10, 16, 0, tzinfo=UTC))
     assert lines == ["feedback reminder sent to UPM for M-042"]
     [dm] = slack.calls_to("chat.postMessage")
-    assert dm.params["channel"] == "DUPM" and "A reminder" in json.dumps(dm.params["blocks"])
+    assert dm.response["channel"] == "DUPM" and "A reminder" in json.dumps(dm.params["blocks"])
     # 18:00 UTC: 10:00 in Los Angeles; Pat is not reminded again, Quinn never (answered).
     assert sweep(datetime(2030, 1, 10, 18, 0, tzinfo=UTC)) == ["feedback reminder sent to USPONSOR for M-042"]
     assert sweep(datetime(2030, 1, 14, 18, 0, tzinfo=UTC)) == []
-    assert sorted(c.params["channel"] for c in slack.calls_to("chat.postMessage")) == ["DUPM", "DUSPONSOR"]
+    assert sorted(c.response["channel"] for c in slack.calls_to("chat.postMessage")) == ["DUPM", "DUSPONSOR"]
     with db() as session:
         reminded = {r.user_id: r.reminded_at for r in session.scalars(select(FeedbackRequest))}
     assert reminded["UQA"] is None and reminded["UPM"] and reminded["USPONSOR"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.actions import service, views
-from bot.actions.reminders import Failure, record_items
+from bot.actions.reminders import Failure
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import DomainError, InvalidInput, NotFound
@@ -28,6 +28,7 @@ from bot.core.fields import parse_fields
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
+from bot.slack import outbox
 from bot.slack.forms import read_state
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import load_milestone
@@ -39,7 +40,6 @@ from models import ActionItem, Horizon, Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
-KIND_ASSIGNED = "action_assigned"
 REFRESH_WINDOW = timedelta(days=14)  # older messages that named an item are left as they were
 HORIZON_WORDS = {
     "week1": Horizon.WEEK1, "week": Horizon.WEEK1, "w1": Horizon.WEEK1, "immediate": Horizon.WEEK1,
@@ -306,7 +306,7 @@ def _item_ref(action: dict[str, Any]) -> tuple[str, str]:
 
 
 def _notify_assignee(deps: Deps, client: WebClient, item_id: int, assigner: str, key: str) -> str | None:
-    """DM the new owner once (claimed like a reminder, so a retried request cannot DM twice).
+    """DM the new owner once (owed in the outbox, so a retried request cannot DM twice).
     Returns Slack's error code when the DM could not be delivered."""
     now = utcnow()
     with deps.session() as session:
@@ -314,27 +314,14 @@ def _notify_assignee(deps: Deps, client: WebClient, item_id: int, assigner: str,
         if item is None:
             return None
         today = service.owner_today(session, item.owner_id, now)
-        line = views.line_from_item(item, today)
-        delivery = deliveries.claim(
-            session, kind=KIND_ASSIGNED, recipient_id=item.owner_id, subject=f"item:{item_id}:{key}"[:64],
-            local_date=today, now=now, detail={"assigner": assigner},
+        text, blocks = views.assignment_message(views.line_from_item(item, today), assigner)
+        delivery_id = deliveries.owe(
+            session, kind=service.KIND_ASSIGNED, recipient_id=item.owner_id, subject=f"item:{item_id}:{key}",
+            local_date=today, now=now, op="post", target=item.owner_id, team_id=item.milestone.team_id,
+            payload={"text": text, "blocks": blocks, "item_ids": [item_id]}, detail={"assigner": assigner},
         )
-        delivery_id = delivery.id if delivery else None
-    if delivery_id is None:
-        return None
-    text, blocks = views.assignment_message(line, assigner)
-    try:
-        posted = Notifier(client).post(line.owner_id, text, blocks)
-    except DeliveryError as error:
-        log.warning("assignment DM for item %s failed: %s", item_id, error.code)
-        with deps.session() as session:
-            deliveries.mark_failed(session, delivery_id, error.code)
-            record_items(session, delivery_id, [item_id])
-        return error.code
-    with deps.session() as session:
-        deliveries.mark_sent(session, delivery_id, channel=posted.channel, ts=posted.ts, now=now)
-        record_items(session, delivery_id, [item_id])
-    return None
+    failed = [r for r in outbox.deliver(deps, client, [delivery_id], now) if r.status == "failed"]
+    return failed[0].detail if failed else None
 
 
 def _refresh_messages(deps: Deps, client: WebClient, item_id: int | str) -> set[tuple[str, str]]:
@@ -362,7 +349,7 @@ def _refresh_messages(deps: Deps, client: WebClient, item_id: int | str) -> set[
                 first = items.get(message.item_ids[0])
                 key, name = (first.milestone.key, first.milestone.name) if first else ("", "")
                 text, blocks = views.weekly_message(key, name, lines)
-            elif message.kind == KIND_ASSIGNED:
+            elif message.kind == service.KIND_ASSIGNED:
                 text, blocks = views.assignment_message(lines[0], str(detail.get("assigner") or ""))
             else:
                 continue

@@ -39,6 +39,7 @@ from models.base import FieldSpec, FieldValue
 KIND_DIGEST = "action_digest"
 KIND_ESCALATION = "action_escalation"
 KIND_WEEKLY = "action_weekly"
+KIND_ASSIGNED = "action_assigned"
 
 # Days after the milestone's completion date that each horizon suggests as a due date.
 HORIZON_DAYS = {Horizon.WEEK1: 7, Horizon.MONTH1: 30, Horizon.QUARTER: 90}

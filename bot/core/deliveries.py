@@ -1,30 +1,43 @@
-"""Exactly-once scheduled messages: claim in the database, commit, send outside the transaction, mark.
+"""Exactly-once messages: the outbox's rows, claimed in the database before anything is sent.
 
-The row's unique key (kind, recipient, subject, local date) means two overlapping sweeps cannot both claim
-the same message. A claim whose process died before marking it is taken over after its lease expires,
-never within it. Use it as:
-
-    with deps.session() as s:                      # transaction 1: claim and commit
-        delivery = claim(s, kind=..., recipient_id=..., subject=..., local_date=..., now=now)
-    if delivery: send …                             # outside any transaction
-    with deps.session() as s: mark_sent(s, delivery.id, ...)   # or mark_failed / release
+A row is one message to one recipient about one subject on one local date; that unique key is the message's
+idempotency key. A change that owes a message records it (`owe`) in the same transaction, as `pending`. A
+sender claims it with a short lease (`claim`, compare-and-set, one winner across processes), sends outside
+any transaction, then marks it sent with where it landed, failed for good, or released for another try. A
+claim whose sender died is taken over once its lease ran out (`claim` with `takeover=True` tells the sender
+to look in Slack's history for the key first, since Slack may have the message already).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore
 from models import Delivery, DeliveryItem, DeliveryStatus
 
-DEFAULT_LEASE = timedelta(minutes=10)
+# Short: a dead sender's messages are taken over within a minute; a live one keeps extending it (heartbeat).
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
 
 
-def claim(
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    takeover: bool  # an earlier attempt was made: the message may already be in Slack
+
+
+def key_of(delivery: Delivery) -> str:
+    return f"{delivery.kind}:{delivery.recipient_id}:{delivery.subject}:{delivery.local_date.isoformat()}"
+
+
+def owe(
     session: Session,
     *,
     kind: str,
@@ -32,47 +45,89 @@ def claim(
     subject: str,
     local_date: date,
     now: datetime,
-    lease: timedelta = DEFAULT_LEASE,
+    op: str,
+    target: str,
+    payload: dict[str, Any],
+    team_id: str | None = None,
+    thread_ts: str | None = None,
+    not_before: datetime | None = None,
     detail: dict[str, Any] | None = None,
-) -> Delivery | None:
-    """The claimed delivery, or None when another sweep holds it or it was already sent (or failed for good)."""
-    key = {"kind": kind, "recipient_id": recipient_id, "subject": subject, "local_date": local_date}
-    inserted = insert_ignore(
-        session,
-        Delivery.__table__,
-        {**key, "status": DeliveryStatus.CLAIMED, "claimed_at": now, "lease_until": now + lease, "attempts": 1,
-         "detail": detail},
-        conflict=list(key),
-    )
-    if not inserted:
-        # Take over a claim whose sender died (lease expired, never marked): one winner, by compare-and-set.
-        taken = session.execute(
-            update(Delivery)
-            .where(
-                *(getattr(Delivery, k) == v for k, v in key.items()),
-                Delivery.status == DeliveryStatus.CLAIMED,
-                Delivery.lease_until < now,
-            )
-            .values(claimed_at=now, lease_until=now + lease, attempts=Delivery.attempts + 1)
-            .execution_options(synchronize_session=False)
+) -> int | None:
+    """Record a message the current transaction owes; the id, or None when it is already owed (or sent)."""
+    values = {
+        "kind": kind, "recipient_id": recipient_id, "subject": subject[:64], "local_date": local_date,
+        "status": DeliveryStatus.PENDING, "claimed_at": now, "lease_until": now, "attempts": 0, "op": op,
+        "target": target, "payload": payload, "team_id": team_id, "thread_ts": thread_ts,
+        "not_before": not_before, "detail": detail,
+    }
+    if not insert_ignore(session, Delivery.__table__, values,
+                         conflict=["kind", "recipient_id", "subject", "local_date"]):
+        return None
+    return session.scalar(select(Delivery.id).filter_by(
+        kind=kind, recipient_id=recipient_id, subject=subject[:64], local_date=local_date))
+
+
+def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = LEASE) -> Claimed | None:
+    """Take one owed message for sending, or None when another sender holds it or it is done."""
+    previous = session.execute(
+        select(Delivery.status, Delivery.attempts).where(Delivery.id == delivery_id)
+    ).one_or_none()
+    if previous is None:
+        return None
+    taken = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            or_(Delivery.status == DeliveryStatus.PENDING,
+                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
         )
-        if taken.rowcount != 1:
-            return None
-    return session.scalars(select(Delivery).filter_by(**key)).one()
+        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
+                attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return None
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None
+    session.refresh(delivery)
+    # Any earlier attempt may have reached Slack (a dropped answer, a sender killed after Slack's answer).
+    return Claimed(delivery_id, key_of(delivery), takeover=previous.attempts > 0)
+
+
+def due_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Owed messages a sweep should send now: pending, or claimed by a sender whose lease ran out."""
+    return list(session.scalars(
+        select(Delivery.id)
+        .where(
+            Delivery.op.is_not(None),
+            or_(Delivery.status == DeliveryStatus.PENDING,
+                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    ))
+
+
+def extend(session: Session, ids: Iterable[int], now: datetime, lease: timedelta = LEASE) -> None:
+    """The heartbeat: a sender still working on these keeps them."""
+    ids = list(ids)
+    if ids:
+        session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.CLAIMED)
+                        .values(lease_until=now + lease))
 
 
 def mark_sent(
     session: Session, delivery_id: int, *, channel: str, ts: str, now: datetime, item_ids: list[int] | None = None
 ) -> None:
-    """Sent: record where, and which action items it named (the reminder history)."""
+    """Sent: record where (the reminder history also records which action items it named)."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(status=DeliveryStatus.SENT, sent_at=now, channel=channel, message_ts=ts, error=None)
     )
-    for item_id in item_ids or []:
-        insert_ignore(session, DeliveryItem.__table__, {"delivery_id": delivery_id, "action_item_id": item_id},
-                      conflict=["delivery_id", "action_item_id"])
+    _record_items(session, delivery_id, item_ids)
 
 
 def mark_failed(session: Session, delivery_id: int, error: str, item_ids: list[int] | None = None) -> None:
@@ -80,13 +135,18 @@ def mark_failed(session: Session, delivery_id: int, error: str, item_ids: list[i
     session.execute(
         update(Delivery).where(Delivery.id == delivery_id).values(status=DeliveryStatus.FAILED, error=error)
     )
-    for item_id in item_ids or []:
-        insert_ignore(session, DeliveryItem.__table__, {"delivery_id": delivery_id, "action_item_id": item_id},
-                      conflict=["delivery_id", "action_item_id"])
+    _record_items(session, delivery_id, item_ids)
 
 
 def release(session: Session, delivery_id: int, error: str, now: datetime) -> None:
-    """A passing failure (Slack down after the client's retries): let the next sweep try again at once."""
+    """A passing failure (Slack down after the client's retries): the next sweep tries again."""
     session.execute(
-        update(Delivery).where(Delivery.id == delivery_id).values(lease_until=now, error=error)
+        update(Delivery).where(Delivery.id == delivery_id)
+        .values(status=DeliveryStatus.PENDING, lease_until=now, error=error)
     )
+
+
+def _record_items(session: Session, delivery_id: int, item_ids: list[int] | None) -> None:
+    for item_id in item_ids or []:
+        insert_ignore(session, DeliveryItem.__table__, {"delivery_id": delivery_id, "action_item_id": item_id},
+                      conflict=["delivery_id", "action_item_id"])

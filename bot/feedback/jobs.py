@@ -2,8 +2,8 @@
 
 Skipped: people who have answered (anonymously too, found by their fingerprint), cancelled milestones, and
 anyone outside their working hours (they are reminded at the next sweep inside them). Exactly once: the
-delivery is claimed per request (its date is the request's date, so a later day cannot claim it again),
-committed, sent, then marked sent along with the request's `reminded_at`.
+reminder is owed in the outbox per request (its date is the request's date, so a later day cannot owe it
+again), committed, and sent through the one send-once path, which records the request's `reminded_at`.
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.core import deliveries
 from bot.core.workdays import is_working_time, local_now
 from bot.feedback import service
 from bot.feedback.views import request_message
+from bot.slack import outbox
 from bot.slack.jobs import JobContext
-from bot.slack.notifier import DeliveryError
-from bot.slack.users import get_profile
-from models import Milestone, Status
+from bot.slack.notifier import Posted
+from bot.slack.users import cached_profile
+from models import Delivery, Milestone, Status, utcnow
 
 log = logging.getLogger(__name__)
 KIND = "feedback"
-# Slack error codes that mean "try again later" rather than "this person cannot get DMs".
-TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 @dataclass(frozen=True)
@@ -52,43 +53,38 @@ def run(ctx: JobContext) -> list[str]:
                 answered[milestone.id] = service.answered_set(session, settings.signing_key, milestone, asked)
             if request.user_id in answered[milestone.id]:
                 continue
-            tz = get_profile(session, ctx.client, request.user_id).tz
-            if not is_working_time(local_now(now, tz), settings):
-                continue
             due.append(_Due(request.id, request.user_id, request.requested_by, milestone.id, milestone.key,
                             request.requested_at.date()))
+    # Time zones outside the transaction (users.info may be slow); outside working hours waits for a later sweep.
+    due = [item for item in due
+           if is_working_time(local_now(now, cached_profile(ctx.deps, ctx.client, item.user_id).tz), settings)]
 
-    lines: list[str] = []
-    for item in due:
-        with ctx.deps.session() as session:
-            delivery = deliveries.claim(
-                session, kind=KIND, recipient_id=item.user_id, subject=f"milestone:{item.milestone_id}",
-                local_date=item.requested_on, now=now,
-                detail={"feedback_request_id": item.request_id},
-            )
-            delivery_id = delivery.id if delivery else None
+    owed: dict[int, _Due] = {}
+    with ctx.deps.session() as session:
+        for item in due:
             milestone = session.get_one(Milestone, item.milestone_id)
             text, blocks = request_message(milestone, item.requested_by, reminder=True)
-        if delivery_id is None:
-            continue  # another sweep has it, or it was sent already
-        try:
-            posted = ctx.notifier.dm(item.user_id, text, blocks)
-        except DeliveryError as error:
-            with ctx.deps.session() as session:
-                if error.code in TRANSIENT:
-                    deliveries.release(session, delivery_id, error.code, now)
-                else:
-                    deliveries.mark_failed(session, delivery_id, error.code)
-            lines.append(f"feedback reminder to {item.user_id} for {item.key} failed: {error.code}")
-            continue
-        except Exception as error:  # Slack unreachable after the client's retries: the next sweep tries again
-            log.warning("feedback reminder to %s failed", item.user_id, exc_info=True)
-            with ctx.deps.session() as session:
-                deliveries.release(session, delivery_id, type(error).__name__, now)
-            lines.append(f"feedback reminder to {item.user_id} for {item.key} failed: {type(error).__name__}")
-            continue
-        with ctx.deps.session() as session:
-            deliveries.mark_sent(session, delivery_id, channel=posted.channel, ts=posted.ts, now=now)
-            service.mark_reminded(session, item.request_id, now)
-        lines.append(f"feedback reminder sent to {item.user_id} for {item.key}")
+            delivery_id = deliveries.owe(
+                session, kind=KIND, recipient_id=item.user_id, subject=f"milestone:{item.milestone_id}",
+                local_date=item.requested_on, now=now, op="post", target=item.user_id, team_id=milestone.team_id,
+                payload={"text": text, "blocks": blocks}, detail={"feedback_request_id": item.request_id},
+            )
+            if delivery_id is not None:  # else another sweep has it, or it was sent already
+                owed[delivery_id] = item
+    lines: list[str] = []
+    for result in outbox.deliver(ctx.deps, ctx.client, list(owed), now):
+        item = owed[result.id]
+        if result.status in ("sent", "found"):
+            lines.append(f"feedback reminder sent to {item.user_id} for {item.key}")
+        else:
+            lines.append(f"feedback reminder to {item.user_id} for {item.key} failed: {result.detail}")
     return lines
+
+
+def _reminded(session: Session, delivery: Delivery, _posted: Posted) -> None:
+    request_id = (delivery.detail or {}).get("feedback_request_id")
+    if request_id is not None:
+        service.mark_reminded(session, int(request_id), delivery.sent_at or utcnow())
+
+
+outbox.register(KIND, on_sent=_reminded)

@@ -23,6 +23,7 @@ from bot.reports import views
 from bot.reports.rendering import render_markdown
 from bot.reports.service import Report, load_report, sign_link
 from bot.settings import Settings
+from bot.slack import outbox
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import ensure_editor
 from bot.slack.router import CommandContext, mention_id
@@ -32,6 +33,7 @@ from bot.slack.users import fetch_user, store_profile
 from models import Milestone, ReportPost, utcnow
 
 log = logging.getLogger(__name__)
+FINAL_REPORT = "final_report"
 # users.info look-ups per report for people whose names are not cached (the rest show as ids).
 MAX_NAME_LOOKUPS = 30
 USAGE = "Usage: `/milestone report M-042` · `/milestone report M-042 #channel` · `/milestone report M-042 preview`"
@@ -189,9 +191,10 @@ def register(app: App, deps: Deps) -> None:
                 log.info("milestone %s accepted; no report channel, so no final report posted", milestone_id)
                 return
             channel = milestone.report_channel_id
-            delivery = deliveries.claim(session, kind="final_report", recipient_id=channel,
-                                        subject=f"milestone:{milestone_id}:rev{milestone.revision}",
-                                        local_date=now.date(), now=now)
+            owed = deliveries.owe(session, kind=FINAL_REPORT, recipient_id=channel,
+                                  subject=f"milestone:{milestone_id}:rev{milestone.revision}",
+                                  local_date=now.date(), now=now, op="report", target=channel, payload={})
+            delivery = deliveries.claim(session, owed, now) if owed is not None else None
             if delivery is None:
                 return  # already posted (or being posted) for this revision
         # The claim is committed before any Slack call, as bot.core.deliveries prescribes.
@@ -213,4 +216,9 @@ def register(app: App, deps: Deps) -> None:
             deliveries.mark_sent(session, delivery.id, channel=published.channel, ts=published.ts, now=utcnow())
 
     deps.on_accepted.append(post_final_report)
+
+
+# A final report is published in several calls (summary, then the file); one whose sender died is left for
+# the owner to post again rather than half-posted twice.
+outbox.register(FINAL_REPORT, render=lambda _session, _delivery: None)
 

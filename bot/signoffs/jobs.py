@@ -1,8 +1,8 @@
 """Scheduled job: remind approvers whose sign-off has waited SIGNOFF_REMINDER_WORKING_DAYS working days.
 
 One DM per approver per local day at most, listing every request that waits for them, sent only inside
-their working hours. The day's delivery is claimed in the database first (bot.core.deliveries), so two
-sweeps running at once send it once.
+their working hours. The day's reminder is owed in the outbox first (bot.core.deliveries), so two sweeps
+running at once send it once.
 """
 
 from __future__ import annotations
@@ -11,24 +11,22 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
 from bot.signoffs.service import pending_requests
 from bot.signoffs.views import reminder_dm
+from bot.slack import outbox
 from bot.slack.jobs import JobContext
-from bot.slack.notifier import DeliveryError
-from bot.slack.users import get_profile
-from models import Milestone
+from bot.slack.notifier import Posted
+from bot.slack.users import cached_profile
+from models import Delivery, Milestone
 
 log = logging.getLogger(__name__)
 
 KIND = "signoff_reminder"
 SUBJECT = "pending"
-# Slack's answers that will not change by trying again tomorrow's sweep sooner (the person is gone).
-PERMANENT = {"user_not_found", "user_disabled", "account_inactive", "cannot_dm_bot", "channel_not_found",
-             "is_archived", "invalid_blocks", "msg_blocks_too_long"}
 
 Item = tuple[Milestone, str, int, datetime, int]  # milestone, role, request id, asked at, revision
 
@@ -59,46 +57,34 @@ def run(ctx: JobContext) -> list[str]:
 
 
 def _time_zone(ctx: JobContext, user_id: str) -> str | None:
-    """The person's time zone from the users.info cache. Two sweeps may fill the cache at the same moment;
-    the loser of that race reads the winner's row."""
-    for _attempt in range(2):
-        try:
-            with ctx.deps.session() as session:
-                return get_profile(session, ctx.client, user_id).tz
-        except IntegrityError:
-            continue
-    return None
+    """The person's time zone from the users.info cache (refreshed outside any transaction)."""
+    return cached_profile(ctx.deps, ctx.client, user_id).tz
 
 
 def _remind(ctx: JobContext, approver: str, tz: str | None, items: list[Item]) -> list[str]:
     now = ctx.now
-    with ctx.deps.session() as session:
-        delivery = deliveries.claim(
-            session, kind=KIND, recipient_id=approver, subject=SUBJECT, local_date=local_date(now, tz), now=now,
-            detail={"requests": [request_id for _m, _r, request_id, _a, _v in items]},
-        )
-        if delivery is None:
-            return []  # sent today already, or another sweep is sending it right now
-        delivery_id = delivery.id
     text, blocks = reminder_dm(items)
-    try:
-        posted = ctx.notifier.dm(approver, text, blocks)
-    except DeliveryError as error:
-        with ctx.deps.session() as session:
-            if error.code in PERMANENT:
-                deliveries.mark_failed(session, delivery_id, error.code)
-            else:
-                deliveries.release(session, delivery_id, error.code, now)
-        return [f"sign-off reminder to {approver} failed: {error.code}"]
-    except Exception as error:  # connection trouble after the client's retries: next sweep tries again
-        log.warning("sign-off reminder to %s not sent: %s", approver, error)
-        with ctx.deps.session() as session:
-            deliveries.release(session, delivery_id, type(error).__name__, now)
-        return [f"sign-off reminder to {approver} failed: {type(error).__name__}"]
     with ctx.deps.session() as session:
-        deliveries.mark_sent(session, delivery_id, channel=posted.channel, ts=posted.ts, now=now)
-        for milestone_id in {m.id for m, *_rest in items}:
-            milestone = session.get(Milestone, milestone_id)
-            roles = [role for m, role, *_rest in items if m.id == milestone_id]
-            audit.record(session, milestone, "clock", "signoff.reminded", detail={"approver": approver, "roles": roles})
-    return [f"sign-off reminder to {approver}: {len(items)} request(s)"]
+        delivery_id = deliveries.owe(
+            session, kind=KIND, recipient_id=approver, subject=SUBJECT, local_date=local_date(now, tz), now=now,
+            op="post", target=approver, payload={"text": text, "blocks": blocks},
+            detail={"requests": [request_id for _m, _r, request_id, _a, _v in items],
+                    "roles": {str(m.id): [role for m2, role, *_r in items if m2.id == m.id] for m, *_x in items}},
+        )
+    if delivery_id is None:
+        return []  # owed today already (sent, or another sweep is sending it right now)
+    results = outbox.deliver(ctx.deps, ctx.client, [delivery_id], now)
+    if results and results[0].status in ("sent", "found"):
+        return [f"sign-off reminder to {approver}: {len(items)} request(s)"]
+    return [f"sign-off reminder to {approver} failed: {results[0].detail if results else 'not sent'}"]
+
+
+def _audit_reminded(session: Session, delivery: Delivery, _posted: Posted) -> None:
+    for milestone_id, roles in ((delivery.detail or {}).get("roles") or {}).items():
+        milestone = session.get(Milestone, int(milestone_id))
+        if milestone is not None:
+            audit.record(session, milestone, "clock", "signoff.reminded",
+                         detail={"approver": delivery.recipient_id, "roles": roles})
+
+
+outbox.register(KIND, on_sent=_audit_reminded)

@@ -24,3 +24,14 @@ def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def without_blind_retries(client: WebClient) -> WebClient:
+    """The same client, minus the retries that may repeat a post Slack already accepted (a dropped answer,
+    a 5xx after the write). The outbox retries those itself, after looking for the message in the history."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=[h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)],
+    )

@@ -36,11 +36,12 @@ class Notifier:
             raise DeliveryError(str(error.response.get("error") or error)) from error
 
     def post(
-        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *, thread_ts: str | None = None
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *, thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Posted:
         response = self._call(
             "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-            unfurl_links=False, unfurl_media=False,
+            unfurl_links=False, unfurl_media=False, metadata=metadata,
         )
         return Posted(response["channel"], response["ts"])
 
@@ -49,8 +50,11 @@ class Notifier:
         channel = self._call("conversations_open", users=user_id)["channel"]["id"]
         return self.post(channel, text, blocks)
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> Posted:
-        response = self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+    def update(
+        self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+        metadata: dict[str, Any] | None = None,
+    ) -> Posted:
+        response = self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks, metadata=metadata)
         return Posted(response["channel"], response["ts"])
 
     def ephemeral(self, channel: str, user_id: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore, upsert
+from bot.deps import Deps
 from models import UserProfile, utcnow
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,17 @@ def get_profile(session: Session, client: WebClient, user_id: str, *, max_age: t
     if profile is not None and utcnow() - profile.fetched_at < max_age:
         return profile
     return store_profile(session, user_id, fetch_user(client, user_id))
+
+
+def cached_profile(deps: Deps, client: WebClient, user_id: str, *, max_age: timedelta = MAX_AGE) -> UserProfile:
+    """The profile, with users.info called outside any transaction (a slow Slack never holds a database lock)."""
+    with deps.session() as session:
+        profile = session.get(UserProfile, user_id)
+        if profile is not None and utcnow() - profile.fetched_at < max_age:
+            return profile
+    user = fetch_user(client, user_id)
+    with deps.session() as session:
+        return store_profile(session, user_id, user)
 
 
 def fetch_user(client: WebClient, user_id: str) -> dict[str, Any] | None:

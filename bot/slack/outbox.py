@@ -1,0 +1,252 @@
+"""The one send-once path: every message a change owes goes out exactly once, even across crashes.
+
+A transaction that changes state records the messages it owes (bot.core.deliveries.owe). After its commit,
+the request calls `deliver()` with their ids, so people see them at once; the clock's sweep (`sweep()`,
+every minute) sends whatever is still pending or whose sender died. Sending a message:
+
+1. claim it (compare-and-set, a 60-second lease that a heartbeat thread keeps extending while we work);
+2. build it: the row's own text and blocks, or a renderer registered for its kind that reads the current
+   state (a status message edited in place shows the latest state, not the one at enqueue time);
+3. if an earlier claim expired, look for the message's key in the conversation's recent history first:
+   every message carries its key in Slack message `metadata`, so a message Slack accepted just before a
+   crash is found and recorded instead of sent twice;
+4. send outside any transaction, then mark it sent (and run the kind's `on_sent`, e.g. remember a DM's ts),
+   failed for good (Slack's permanent errors, or after MAX_ATTEMPTS), or released for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.core import deliveries
+from bot.deps import Deps
+from bot.slack.client import without_blind_retries
+from bot.slack.notifier import DeliveryError, Notifier, Posted
+from models import Delivery, utcnow
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "milestone_bot_outbox"
+HISTORY_LOOKBACK = 100  # messages of the target conversation searched for a key before a re-send
+# Slack's answers that will not change by trying again.
+PERMANENT_ERRORS = frozenset({
+    "user_not_found", "account_inactive", "user_disabled", "channel_not_found", "not_in_channel", "is_archived",
+    "cannot_dm_bot", "invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text",
+    "restricted_action", "no_permission", "team_access_not_granted", "message_not_found", "cant_update_message",
+    "edit_window_closed", "invalid_arguments", "missing_scope", "not_authed", "invalid_auth", "token_revoked",
+})
+
+
+def is_permanent(code: str) -> bool:
+    """One classification for every sender: permanent refusals are recorded; the rest are tried again."""
+    return code in PERMANENT_ERRORS
+
+
+@dataclass
+class Outgoing:
+    """One Web API call: `post` to a channel or a user id (their DM), or `update` a message in place."""
+
+    op: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass
+class Result:
+    id: int
+    kind: str
+    recipient_id: str
+    status: str  # sent, found (already in Slack), failed, retry, skipped
+    detail: str = ""
+
+
+Renderer = Callable[[Session, Delivery], Outgoing | None]
+AfterSend = Callable[[Session, Delivery, Posted], None]
+AfterFail = Callable[[Session, Delivery, str], None]
+
+
+@dataclass
+class Kind:
+    render: Renderer | None = None
+    on_sent: AfterSend | None = None
+    on_failed: AfterFail | None = None
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: str, *, render: Renderer | None = None, on_sent: AfterSend | None = None,
+             on_failed: AfterFail | None = None) -> None:
+    """A feature says how to build a kind of message from the database and what to record once it is out."""
+    KINDS[kind] = Kind(render, on_sent, on_failed)
+
+
+def outgoing_of(delivery: Delivery) -> Outgoing | None:
+    """The message a row carries itself (text and blocks fixed when it was owed)."""
+    payload = delivery.payload or {}
+    if delivery.op is None or delivery.target is None:
+        return None
+    return Outgoing(delivery.op, delivery.target, payload.get("text", ""), payload.get("blocks"),
+                    ts=payload.get("ts"), thread_ts=delivery.thread_ts)
+
+
+# ---- sending ----------------------------------------------------------------------------------------------
+
+
+def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datetime | None = None) -> list[Result]:
+    """Send these owed messages now (after the commit that owed them); what cannot go now waits for the sweep."""
+    results = []
+    for delivery_id in ids:
+        if delivery_id is not None:
+            result = _deliver_one(deps, client, delivery_id, now or utcnow())
+            if result is not None:
+                results.append(result)
+    return results
+
+
+def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
+    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out)."""
+    now = now or utcnow()
+    with deps.session() as session:
+        ids = deliveries.due_ids(session, now)
+    return deliver(deps, client, ids, now)
+
+
+def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime) -> Result | None:
+    try:
+        with deps.session() as session:
+            claimed = deliveries.claim(session, delivery_id, now)
+            if claimed is None:
+                return None
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            kind = KINDS.get(delivery.kind, Kind())
+            outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
+            summary = (delivery.kind, delivery.recipient_id)
+    except SQLAlchemyError as error:
+        log.warning("outbox: could not claim %s: %s", delivery_id, error)
+        return None
+    if outgoing is None:  # nothing to say any more (the record it was about is gone)
+        _record(deps, delivery_id, lambda s, d: deliveries.mark_failed(s, d.id, "nothing to send"))
+        return Result(delivery_id, *summary, "skipped")
+    with _Heartbeat(deps, delivery_id):
+        if claimed.takeover and outgoing.op == "post":
+            found = _find_sent(client, outgoing.channel, claimed.key)
+            if found is not None:
+                _mark_sent(deps, delivery_id, found, now)
+                return Result(delivery_id, *summary, "found", "already in Slack; not sent again")
+        try:
+            posted = _send(Notifier(without_blind_retries(client)), outgoing, claimed.key)
+        except DeliveryError as error:
+            return _failed(deps, delivery_id, summary, error.code, now)
+        except Exception as error:  # the connection dropped after the client's retries: Slack may have it
+            log.warning("outbox: sending %s failed: %r", claimed.key, error)
+            return _failed(deps, delivery_id, summary, type(error).__name__, now)
+    _mark_sent(deps, delivery_id, posted, now)
+    return Result(delivery_id, *summary, "sent")
+
+
+def _send(notifier: Notifier, outgoing: Outgoing, key: str) -> Posted:
+    metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
+    if outgoing.op == "update":
+        assert outgoing.ts is not None
+        return notifier.update(outgoing.channel, outgoing.ts, outgoing.text, outgoing.blocks, metadata=metadata)
+    return notifier.post(outgoing.channel, outgoing.text, outgoing.blocks, thread_ts=outgoing.thread_ts,
+                         metadata=metadata)
+
+
+def _find_sent(client: WebClient, channel: str, key: str) -> Posted | None:
+    """The message with this key, if Slack already has it (a sender died between Slack's answer and our mark)."""
+    try:
+        if channel.startswith(("U", "W")):
+            channel = client.conversations_open(users=channel)["channel"]["id"]
+        history = client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True)
+    except SlackApiError as error:
+        log.warning("outbox: could not read the history of %s: %s", channel, error.response.get("error"))
+        return None
+    for message in history.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
+            return Posted(channel, message["ts"])
+    return None
+
+
+def _failed(deps: Deps, delivery_id: int, summary: tuple[str, str], code: str, now: datetime) -> Result:
+    def record(session: Session, delivery: Delivery) -> None:
+        if is_permanent(code) or delivery.attempts >= deliveries.MAX_ATTEMPTS:
+            deliveries.mark_failed(session, delivery.id, code)
+            kind = KINDS.get(delivery.kind)
+            if kind and kind.on_failed:
+                kind.on_failed(session, delivery, code)
+        else:
+            deliveries.release(session, delivery.id, code, now)
+
+    status = _record(deps, delivery_id, record)
+    return Result(delivery_id, *summary, status, code)
+
+
+def _mark_sent(deps: Deps, delivery_id: int, posted: Posted, now: datetime) -> None:
+    def record(session: Session, delivery: Delivery) -> None:
+        deliveries.mark_sent(session, delivery.id, channel=posted.channel, ts=posted.ts, now=now)
+        kind = KINDS.get(delivery.kind)
+        if kind and kind.on_sent:
+            kind.on_sent(session, delivery, posted)
+
+    _record(deps, delivery_id, record)
+
+
+def _record(deps: Deps, delivery_id: int, work: Callable[[Session, Delivery], None], tries: int = 5) -> str:
+    """The message is out (or refused): recording it must survive a passing lock. Until it is recorded the
+    lease stands, and a later sender finds the message in the history instead of sending it again."""
+    for attempt in range(tries):
+        try:
+            with deps.session() as session:
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is None:
+                    return "skipped"
+                work(session, delivery)
+                return {"sent": "sent", "failed": "failed"}.get(delivery.status, "retry")
+        except SQLAlchemyError as error:
+            log.warning("outbox: recording %s (try %d): %s", delivery_id, attempt + 1, error)
+            time.sleep(0.2 * (attempt + 1))
+    return "retry"
+
+
+@dataclass
+class _Heartbeat:
+    """Extends the claim's lease while a send is in progress (a 429 storm can outlast one lease)."""
+
+    deps: Deps
+    delivery_id: int
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> _Heartbeat:
+        interval = deliveries.LEASE.total_seconds() / 3
+        thread = threading.Thread(target=self._beat, args=(interval,), daemon=True)
+        thread.start()
+        return self
+
+    def _beat(self, interval: float) -> None:
+        while not self.stop.wait(interval):
+            try:
+                with self.deps.session() as session:
+                    deliveries.extend(session, [self.delivery_id], utcnow())
+            except SQLAlchemyError as error:
+                log.warning("outbox: heartbeat for %s failed: %s", self.delivery_id, error)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
