@@ -219,7 +219,7 @@ def test_rate_limited_sends_are_retried_and_delivered_once(deps: Deps, db: sessi
 def test_passing_failure_is_retried_by_the_next_sweep(deps: Deps, db: sessionmaker[Session],
                                                       slack: FakeSlack) -> None:
     make_item(db, make_milestone(db))
-    slack.fail_next("chat.postMessage", status=500, times=3)  # outlasts the client's 2 server-error retries
+    slack.fail_next("chat.postMessage", status=500, times=1)  # a post is not retried blindly: Slack may have it
     lines = sweep(deps, at(MONDAY, 10))
     assert any(line.startswith("will retry") for line in lines), lines
     assert dms(slack, "UEDITOR") == []
