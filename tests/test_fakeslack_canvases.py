@@ -133,7 +133,7 @@ def test_unfurl_errors(client: WebClient, slack: FakeSlack) -> None:
         f"must be less than 3001 characters [json-pointer:/unfurls/{REPORT_URL}/blocks/0/text/text]"
     ]
     ok = {"blocks": [{"type": "divider"}]}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"channel": CHANNEL, "ts": "1.000001", "unfurls": {REPORT_URL: ok}}, "cannot_find_message"),
         ({"channel": CHANNEL, "ts": ts, "unfurls": {"https://elsewhere.example": ok}}, "cannot_unfurl_message"),
         ({"unfurl_id": "U1", "source": "paste", "unfurls": {REPORT_URL: ok}}, "invalid_source"),

@@ -65,7 +65,7 @@ class Reply:
     content_type: str
 
 
-Handler = Callable[[Any, dict[str, Any]], dict[str, Any]]
+Handler = Callable[[dict[str, Any]], dict[str, Any]]  # a bound handler
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -140,7 +140,8 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dic
     files: dict[str, bytes] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
         name = str(part.get_param("name", header="content-disposition"))
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if part.get_filename() is not None:
             files[name] = data
         else:

@@ -99,12 +99,6 @@ class _Checker(ElementChecker):
                     self.err(f"{ptr}/rows/{i}", "no more than 20 items allowed")
             self.items(block, "column_settings", ptr, 0, 20, required=False)
 
-    def image(self, obj: dict[str, Any], ptr: str) -> None:
-        if "image_url" not in obj and "slack_file" not in obj:
-            self.err(ptr, "must provide either `image_url` or `slack_file`")
-        self.string(obj, "image_url", ptr, 3000)
-        self.string(obj, "alt_text", ptr, 2000, required=True)
-
 
 
 def validate_blocks(blocks: list[dict[str, Any]], surface: Surface, *, pointer: str = "/blocks") -> list[str]:

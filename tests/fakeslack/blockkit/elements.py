@@ -15,6 +15,15 @@ from tests.fakeslack.blockkit.checker import (
 
 
 class ElementChecker(CheckerBase):
+    """Rules for elements (buttons, selects, inputs, pickers), their options and confirm dialogs."""
+
+    def image(self, obj: dict[str, Any], ptr: str) -> None:
+        """An image block or element: a URL or a slack_file, and alt text."""
+        if "image_url" not in obj and "slack_file" not in obj:
+            self.err(ptr, "must provide either `image_url` or `slack_file`")
+        self.string(obj, "image_url", ptr, 3000)
+        self.string(obj, "alt_text", ptr, 2000, required=True)
+
     def element(self, el: Any, ptr: str, allowed: set[str], action_ids: set[str]) -> None:
         if not isinstance(el, dict):
             self.err(ptr, "must be an object")
