@@ -60,11 +60,13 @@ ZONES = ("Europe/London", "Europe/Berlin", "UTC", "Africa/Lagos", "Europe/Lisbon
 MILESTONES = 1000
 
 
-def _fake_slack(conn: Any) -> None:
+def _fake_slack(conn: Any, owners: int) -> None:
     from tests.fakeslack import FakeSlack
 
     with FakeSlack(token=TOKEN) as fake:
         fake.add_user("UBOT0", tz="UTC")
+        for n in range(owners):  # the fake answers user_not_found for people it does not know, as Slack does
+            fake.add_user(f"UO{n:05d}", tz="UTC")
         conn.send(fake.base_url)
         conn.recv()  # until the parent says stop
 
@@ -193,7 +195,7 @@ def main() -> int:
     args = parser.parse_args()
 
     parent, child = multiprocessing.Pipe()
-    fake = multiprocessing.Process(target=_fake_slack, args=(child,), daemon=True)
+    fake = multiprocessing.Process(target=_fake_slack, args=(child, args.owners), daemon=True)
     fake.start()
     fake_url = parent.recv()
     scratch: list[tuple[str, str]] = []
