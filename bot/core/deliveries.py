@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore
@@ -74,7 +74,7 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     ).one_or_none()
     if previous is None:
         return None
-    taken = session.execute(
+    taken = cast(CursorResult[Any], session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -85,7 +85,7 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
         .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
                 attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if taken.rowcount != 1:
         return None
     delivery = session.get(Delivery, delivery_id)
