@@ -121,7 +121,7 @@ def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datet
 def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
     """Everything still owed: never sent, or claimed by a sender that died (its lease ran out)."""
     now = now or utcnow()
-    with deps.session() as session:
+    with deps.read() as session:
         ids = deliveries.due_ids(session, now)
     return deliver(deps, client, ids, now)
 
