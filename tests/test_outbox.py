@@ -153,3 +153,16 @@ def test_sent_rows_keep_where_the_message_landed(deps: Deps, slack: FakeSlack) -
     with deps.read() as session:
         channel, ts = session.execute(select(Delivery.channel, Delivery.message_ts)).one()
     assert channel == "DUEDITOR" and ts == slack.messages["DUEDITOR"][0]["ts"]
+
+
+def test_a_batch_is_owed_in_one_statement_and_a_second_batch_owes_only_what_is_new(deps: Deps) -> None:
+    now = utcnow()
+    batch = [deliveries.Owed(kind="test_note", recipient_id=f"U{n}", subject="s", local_date=DAY, target=f"U{n}",
+                             payload={"text": f"n{n}"}) for n in range(5)]
+    with deps.session() as session:
+        first = deliveries.owe_many(session, batch, now)
+    assert len(first) == 5
+    with deps.session() as session:
+        second = deliveries.owe_many(session, [*batch, deliveries.Owed(
+            kind="test_note", recipient_id="U9", subject="s", local_date=DAY, target="U9", payload={})], now)
+    assert list(second) == [("test_note", "U9", "s", DAY)]

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore
@@ -65,6 +66,44 @@ def owe(
         return None
     return session.scalar(select(Delivery.id).filter_by(
         kind=kind, recipient_id=recipient_id, subject=subject[:64], local_date=local_date))
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One message of a batch for `owe_many` (the fields of `owe`)."""
+
+    kind: str
+    recipient_id: str
+    subject: str
+    local_date: date
+    target: str
+    payload: dict[str, Any]
+    op: str = "post"
+    team_id: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def owe_many(session: Session, messages: list[Owed], now: datetime) -> dict[tuple[str, str, str, date], int]:
+    """Record a batch in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite
+    ≥ 3.35); returns the ids of the rows this call inserted, by (kind, recipient, subject, local date). Rows
+    another sweep owed first are simply absent: they are that sweep's to send."""
+    if not messages:
+        return {}
+    rows = [
+        {"kind": m.kind, "recipient_id": m.recipient_id, "subject": m.subject[:64], "local_date": m.local_date,
+         "status": DeliveryStatus.PENDING, "claimed_at": now, "lease_until": now, "attempts": 0, "op": m.op,
+         "target": m.target, "payload": m.payload, "team_id": m.team_id, "detail": m.detail}
+        for m in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["kind", "recipient_id", "subject", "local_date"])
+        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date)
+    )
+    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in session.execute(statement)}
 
 
 def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = LEASE) -> Claimed | None:
