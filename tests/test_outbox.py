@@ -86,8 +86,9 @@ def test_a_permanent_refusal_is_recorded_once_and_never_retried(deps: Deps, slac
     client = make_web_client(deps.settings)
     delivery_id = owe(deps, "UGONE")  # not a member: Slack answers channel_not_found / user_not_found
     [result] = outbox.deliver(deps, client, [delivery_id])
-    assert result.status == "failed" and result.detail in ("channel_not_found", "user_not_found")
-    assert outbox.sweep(deps, client, utcnow() + timedelta(hours=1)) == []
+    assert result.status == "failed" and result.detail in ("channel_not_found", "user_not_found"), result
+    later = outbox.sweep(deps, client, utcnow() + timedelta(hours=1))
+    assert later == [], later
     assert status(deps, delivery_id).status == DeliveryStatus.FAILED
 
 

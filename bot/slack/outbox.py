@@ -112,6 +112,7 @@ def outgoing_of(delivery: Delivery) -> Outgoing | None:
 # One gate per process: every sender thread of the web process or the clock shares Slack's limits.
 GATE = SendGate()
 MAX_RATE_LIMITED_TRIES = 6
+SWEEP_BATCH_PER_SENDER = 4  # rows claimed per sender per batch: small, so a crash strands few
 
 
 def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datetime | None = None) -> list[Result]:
@@ -133,18 +134,56 @@ def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datet
 
 
 def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
-    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out)."""
+    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out).
+
+    Claims a batch at a time (several processes sweeping at once take disjoint batches) and sends each batch
+    with SEND_CONCURRENCY senders, until nothing is left that this pass may send."""
     now = now or utcnow()
-    with deps.read() as session:
-        ids = deliveries.due_ids(session, now)
-    return deliver(deps, client, ids, now)
+    sender = without_blind_retries(client)
+    workers = max(1, deps.settings.send_concurrency)
+    results: list[Result] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool:
+        while True:
+            try:
+                with deps.session() as session:
+                    batch = deliveries.claim_due(session, now, limit=SWEEP_BATCH_PER_SENDER * workers)
+            except SQLAlchemyError as error:
+                log.warning("outbox: could not claim a batch: %s", error)
+                break
+            if not batch:
+                break
+            found = pool.map(lambda c: _deliver_claimed(deps, sender, c, now), batch)
+            results += [r for r in found if r is not None]
+    GATE.forget_idle()
+    return results
 
 
 def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime) -> Result | None:
     prepared = _claim_and_build(deps, delivery_id, now)
     if prepared is None:
         return None
-    claimed, outgoing, summary = prepared
+    return _send_prepared(deps, client, *prepared, now)
+
+
+def _deliver_claimed(deps: Deps, client: WebClient, claimed: deliveries.Claimed, now: datetime) -> Result | None:
+    """A row this sender claimed in a batch: build its message and send it."""
+    try:
+        with deps.read() as session:
+            delivery = session.get(Delivery, claimed.id)
+            if delivery is None:
+                return None
+            kind = KINDS.get(delivery.kind, Kind())
+            outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
+            summary = (delivery.kind, delivery.recipient_id)
+    except SQLAlchemyError as error:  # the claim stands; its lease runs out and a later pass sends it
+        log.warning("outbox: could not build %s: %s", claimed.id, error)
+        return None
+    return _send_prepared(deps, client, claimed, outgoing, summary, now)
+
+
+def _send_prepared(deps: Deps, client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing | None,
+                   summary: tuple[str, str], now: datetime) -> Result | None:
+    delivery_id = claimed.id
     if outgoing is None:  # nothing to say any more (the record it was about is gone)
         _record(deps, delivery_id, lambda s, d: deliveries.mark_failed(s, d.id, "nothing to send"))
         return Result(delivery_id, *summary, "skipped")
