@@ -47,7 +47,8 @@ def test_the_summary_link_opens_the_report_page(bot: SlackSender, slack: FakeSla
     assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none': no scripts at all
     html = page.body.decode()
     assert "<h1>Milestone Report: Customer Portal Beta</h1>" in html
-    assert "<td>Total</td><td>$101,000</td><td>$98,900</td><td>-$2,100</td><td>Under budget</td>" in html
+    assert ('<td>Total</td><td class="num">$101,000</td><td class="num">$98,900</td>'
+            '<td class="num">-$2,100</td><td>Under budget</td>') in html
     assert "class=\"notice\"" not in html  # the link is for the current revision
 
 

@@ -87,7 +87,7 @@ def test_user_text_cannot_break_tables_headings_or_inject_html(db: sessionmaker[
     assert "\\# Not a heading" in md and "\\---" in md
     # Only web links become links; odd characters in a URL are encoded, not ending the link early.
     assert "](javascript" not in md
-    assert "[Detailed Test Report](https://example.com/a%20b%29%28c)" in md
+    assert "[example.com/a b)(c](https://example.com/a%20b%29%28c)" in md
 
     page = render_html(report)
     assert "<script" not in page and "<img" not in page and 'href="javascript' not in page

@@ -13,9 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
-from bot.reports.service import NOT_PROVIDED, Report, fmt_num, fmt_pct
+from bot.reports.document import Inline, build
+from bot.reports.formatting import NOT_PROVIDED
+from bot.reports.outline import Outline
+from bot.reports.report import Report
+from bot.reports.rows import MENTION
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -32,7 +38,8 @@ _ENTITIES = {"<": "&lt;", ">": "&gt;"}
 
 def _escape_chars(text: str) -> str:
     # Backslash first (so a typed `\|` cannot undo our escape), backticks (no code spans or fences),
-    # pipes (table cells) and angle brackets (no raw HTML).
+    # pipes (table cells), angle brackets (no raw HTML, no autolinks) and square brackets (no link or image,
+    # inline or by reference, can form: `[x](javascript:…)` stays text).
     return _MD_SPECIAL.sub(lambda m: _ENTITIES.get(m.group(1)) or "\\" + m.group(1), text)
 
 
@@ -95,6 +102,52 @@ def _finalize(value: Any) -> Any:
     return md_inline(value)
 
 
+def with_names(text: str, people: dict[str, str]) -> str:
+    """Slack mentions typed in user text (`<@U123>`) as the person's name ("@Ava Johnson")."""
+    if "<@" not in text:
+        return text
+    return MENTION.sub(lambda m: "@" + people.get(m.group(1), m.group(1)), text)
+
+
+@pass_context
+def md_runs(ctx: Context, runs: Inline) -> MdSafe:
+    """Inline runs as Markdown: every text escaped, then marked up by its style."""
+    people = ctx.get("people") or {}
+    out = []
+    for run in runs:
+        if run.style == "np":
+            out.append(f"_{NOT_PROVIDED}_")
+            continue
+        text = with_names(run.text, people)
+        if run.url:
+            out.append(md_link(run.url, text))
+        elif run.style == "strong":
+            out.append(f"**{md_inline(text)}**")
+        elif run.style == "quote":
+            out.append(f"“{md_inline(text)}”")
+        else:
+            out.append(md_inline(text))
+    return MdSafe("".join(out))
+
+
+@pass_context
+def md_row(ctx: Context, cells: Any, strong: bool = False) -> MdSafe:
+    """One table row; a total row is bold."""
+    texts = [md_runs(ctx, c.value) for c in cells]
+    return MdSafe("| " + " | ".join(f"**{t}**" if strong else t for t in texts) + " |")
+
+
+def md_rule(cells: Any) -> MdSafe:
+    """The separator under the header row: numeric columns right-aligned."""
+    return MdSafe("|" + "".join("-" * (len(c.value[0].text) + 1) + (":" if c.numeric else "-") + "|"
+                                for c in cells))
+
+
+@pass_context
+def md_prose(ctx: Context, text: str) -> MdSafe:
+    return md_block(with_names(text, ctx.get("people") or {}))
+
+
 @cache
 def markdown_env() -> Environment:
     env = Environment(
@@ -106,14 +159,41 @@ def markdown_env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(md_block=md_block, md_link=md_link, fmt_num=fmt_num, fmt_pct=fmt_pct)
+    env.filters.update(md_block=md_prose, md_runs=md_runs, md_row=md_row, md_rule=md_rule, raw=MdSafe)
     env.globals.update(NP=MdSafe(f"_{NOT_PROVIDED}_"), NOT_PROVIDED=NOT_PROVIDED)
     return env
 
 
-def _rows(items: list[Any], attributes: list[str]) -> list[list[Any]]:
-    """Table rows: the given attributes of each item, in order."""
-    return [[getattr(item, name) for name in attributes] for item in items]
+@pass_context
+def html_runs(ctx: Context, runs: Inline) -> Markup:
+    """Inline runs as HTML: escaped text, links only for web URLs, tones as classes (the words say it too)."""
+    people = ctx.get("people") or {}
+    out = []
+    for run in runs:
+        if run.style == "np":
+            out.append(Markup('<span class="np">{}</span>').format(NOT_PROVIDED))
+            continue
+        text = with_names(run.text, people)
+        good = safe_url(run.url) if run.url else None
+        if good:
+            piece = Markup('<a href="{}">{}</a>').format(good, text)
+        elif run.style == "strong":
+            piece = Markup("<strong>{}</strong>").format(text)
+        elif run.style == "quote":
+            piece = Markup('<q class="text">{}</q>').format(text)
+        elif run.style == "meta":
+            piece = Markup('<span class="meta">{}</span>').format(text)
+        else:
+            piece = Markup('<span class="text">{}</span>').format(text) if "\n" in text else escape(text)
+        if run.tone:
+            piece = Markup('<span class="tone-{}">{}</span>').format(run.tone, piece)
+        out.append(piece)
+    return Markup("").join(out)
+
+
+@pass_context
+def html_prose(ctx: Context, text: str) -> Markup:
+    return Markup('<p class="text">{}</p>').format(with_names(text, ctx.get("people") or {}))
 
 
 @cache
@@ -125,15 +205,18 @@ def html_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(safe_url=safe_url, fmt_num=fmt_num, fmt_pct=fmt_pct, rows=_rows)
+    env.filters.update(html_runs=html_runs, html_prose=html_prose)
     env.globals.update(NOT_PROVIDED=NOT_PROVIDED)
     return env
 
 
-def render_markdown(report: Report) -> str:
-    return markdown_env().get_template("report.md.j2").render(r=report)
+def render_markdown(report: Report, *, outline: Outline | None = None) -> str:
+    doc = build(report, outline)
+    return markdown_env().get_template("report.md.j2").render(r=report, doc=doc, people=report.people)
 
 
-def render_html(report: Report, *, notice: str | None = None) -> str:
+def render_html(report: Report, *, notice: str | None = None, outline: Outline | None = None) -> str:
     """The printable page; `notice` is a banner (e.g. the link was made for an older revision)."""
-    return html_env().get_template("report.html.j2").render(r=report, notice=notice)
+    doc = build(report, outline)
+    return html_env().get_template("report.html.j2").render(r=report, doc=doc, people=report.people,
+                                                             notice=notice)
