@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -163,21 +164,45 @@ def test_statement_count_does_not_grow_with_rows(db: sessionmaker[Session], engi
 def test_signed_links_open_only_unaltered_and_unexpired() -> None:
     key = b"k" * 32
     token = sign_link(key, 12, 7, now=NOW, ttl_hours=24)
-    assert verify_link(key, token, now=NOW + timedelta(hours=23)).milestone_id == 12
-    for bad in (token.replace("12.", "13.", 1), token[:-2] + "xx", "12.7.1", "", "../etc", token + "."):
-        try:
+    target = verify_link(key, token, now=NOW + timedelta(hours=23))
+    assert (target.milestone_id, target.revision, target.expires) == (12, 7, NOW + timedelta(hours=24))
+    payload, stamp, mac = token.split(".")
+    forged = sign_link(b"other-key", 13, 7, now=NOW, ttl_hours=24).split(".")[0]
+    for bad in (f"{forged}.{stamp}.{mac}", f"{payload}.{'B' if stamp[0] == 'A' else 'A'}{stamp[1:]}.{mac}",
+                f"{payload}.{stamp}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}", "12.7.1", "",
+                "../etc", token + ".", f"{payload}.{stamp}"):
+        with pytest.raises(LinkInvalid):
             verify_link(key, bad, now=NOW)
-        except LinkInvalid:
-            continue
-        raise AssertionError(f"accepted {bad!r}")
-    try:
+    with pytest.raises(LinkInvalid):
         verify_link(b"other-key", token, now=NOW)
-        raise AssertionError("accepted a token signed with another key")
-    except LinkInvalid:
-        pass
-    try:
+    with pytest.raises(LinkExpired) as expired:
         verify_link(key, token, now=NOW + timedelta(hours=24))
-        raise AssertionError("accepted an expired token")
-    except LinkExpired:
-        pass
-    assert re.fullmatch(r"12\.7\.\d+\.[A-Za-z0-9_-]{43}", token)
+    assert expired.value.milestone_id == 12
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", token)  # safe in a URL path as it is
+
+
+LINK_TRAPS = ["[x](javascript:alert(1))", "![img](javascript:alert(2))", "[ref][1]\n\n[1]: javascript:alert(3)",
+              "<javascript:alert(4)>", "[a]( javascript:alert(5) )", "\\[b](javascript:alert(6))"]
+
+
+def test_typed_text_never_becomes_a_link_in_a_markdown_renderer(db: sessionmaker[Session]) -> None:
+    """Python-Markdown, as a reader of the file would use it: no typed text turns into a link or an image."""
+    import markdown
+
+    with db() as session, session.begin():
+        m = Milestone(team_id="T0001", key="M-009", name=LINK_TRAPS[0], owner_id="UOWNER", created_by="UOWNER",
+                      executive_summary="\n".join(LINK_TRAPS), scope_final=LINK_TRAPS[1])
+        session.add(m)
+        session.flush()
+        session.add_all([
+            SuccessCriterion(milestone_id=m.id, criterion=LINK_TRAPS[2], target=LINK_TRAPS[3], status="met",
+                             notes=LINK_TRAPS[4]),
+            Risk(milestone_id=m.id, kind="new", risk=LINK_TRAPS[5], management=LINK_TRAPS[0]),
+            Appendix(milestone_id=m.id, kind="other", url="https://example.com/ok", note=LINK_TRAPS[0]),
+        ])
+        session.flush()
+        report = load_report(session, m.id, now=NOW)
+    html = markdown.markdown(render_markdown(report), extensions=["tables"])
+    assert "javascript" in html  # the typed text is there, as text…
+    assert 'href="javascript' not in html and 'src="javascript' not in html and "<img" not in html  # …not a link
+    assert re.findall(r'<a href="([^"]*)"', html) == ["https://example.com/ok"]  # only the real appendix link

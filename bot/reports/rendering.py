@@ -32,7 +32,7 @@ class MdSafe(str):
     __slots__ = ()
 
 
-_MD_SPECIAL = re.compile(r"([\\`|<>])")
+_MD_SPECIAL = re.compile(r"([\\`|<>\[\]])")
 _ENTITIES = {"<": "&lt;", ">": "&gt;"}
 
 
@@ -94,8 +94,7 @@ def md_link(url: Any, text: Any = None) -> MdSafe:
     if good is None:
         return MdSafe(label)
     target = quote(good, safe=":/?#@!$&'*+,;=%~-._")  # parentheses, spaces, pipes and brackets encoded
-    label = label.replace("[", "\\[").replace("]", "\\]")
-    return MdSafe(f"[{label}]({target})")
+    return MdSafe(f"[{label}]({target})")  # md_inline escaped the label's brackets
 
 
 def _finalize(value: Any) -> Any:
