@@ -48,7 +48,7 @@ def test_the_summary_link_opens_the_report_page(bot: SlackSender, slack: FakeSla
     html = page.body.decode()
     assert "<h1>Milestone Report: Customer Portal Beta</h1>" in html
     assert ('<td>Total</td><td class="num">$101,000</td><td class="num">$98,900</td>'
-            '<td class="num">-$2,100</td><td>Under budget</td>') in html
+            '<td class="num"><span class="tone-good">-$2,100</span></td><td>Under budget</td>') in html
     assert "class=\"notice\"" not in html  # the link is for the current revision
 
 
@@ -103,7 +103,7 @@ def test_a_browser_shows_headings_tables_and_typed_script_as_text(
     link = link_from_preview(bot, slack)
 
     dom = chromium("--dump-dom", link, profile=tmp_path / "profile").stdout
-    headings = re.findall(r"<h2>(.*?)</h2>", dom)
+    headings = [re.sub(r'<span class="num-label">\d+</span>', "", h) for h in re.findall(r"<h2>(.*?)</h2>", dom)]
     assert headings == [
         "Executive Summary", "Milestone Overview", "Deliverables", "Timeline Analysis", "Resource Utilization",
         "Quality Metrics", "Performance Benchmarks", "Risk Assessment", "Stakeholder Feedback", "Lessons Learned",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import markdown
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,20 +70,24 @@ def test_user_text_cannot_break_tables_headings_or_inject_html(db: sessionmaker[
         report = load_report(session, m.id, now=NOW)
     md = render_markdown(report)
 
-    # Headings: exactly the template's (the typed "# Not a heading" is not one).
-    expected = [h.replace("[Milestone Name]", md_inline(HOSTILE)).replace("[Next Milestone Name]", "_Not provided_")
+    # Headings: exactly the template's (the typed "# Not a heading" is not one); Slack's <!channel> reads as text.
+    title = "Evil \\| name \\<script\\>alert('x')\\</script\\> @channel"
+    expected = [h.replace("[Milestone Name]", title).replace("[Next Milestone Name]", "_Not provided_")
                 for h in TEMPLATE_HEADINGS]
     assert headings(md) == expected
     # Tables keep their column count, whatever the cells hold.
     lines = md.splitlines()
     criteria_row = lines[lines.index("| Criterion | Target | Actual | Status | Notes |") + 2]
     assert [c.strip() for c in cells(criteria_row)] == [
-        "a \\| b<br>c", "x\\\\\\| y", "&lt;b&gt;1&lt;/b&gt;", "✅ Met", "\\`\\`\\`<br># heading<br>---"]
+        "a \\| b<br>c", "x\\\\\\| y", "\\<b\\>1\\</b\\>", "✅ Met", "\\`\\`\\`<br># heading<br>---"]
     deliverable_row = lines[lines.index("| Deliverable | Description | Acceptance Criteria | Status | Sign-off |") + 2]
     assert len(cells(deliverable_row)) == 5
-    # No raw HTML, no code fence, no rule or heading from typed text.
-    assert "<script" not in md and "<img" not in md and "<b>" not in md and "<!channel>" not in md
-    assert "&lt;script&gt;" in md
+    # Plain Markdown: backslash escapes, no HTML entities; rendered, no typed HTML becomes an element.
+    assert "&lt;" not in md and "&gt;" not in md and "&amp;" not in md
+    rendered = markdown.markdown(md, extensions=["tables"])
+    for element in ("<script", "<img", "<b>", "<h1>Not", "<code>"):
+        assert element not in rendered, element
+    assert "&lt;script&gt;alert" in rendered  # the typed tag is shown as text
     assert not any(line.startswith("```") for line in lines)
     assert lines.count("---") == 16  # the template's 16 section rules, none from typed text
     assert "\\# Not a heading" in md and "\\---" in md
@@ -109,7 +114,8 @@ def test_empty_milestone_says_not_provided_instead_of_placeholders(db: sessionma
 
 def test_markdown_helpers() -> None:
     assert md_inline("a|b") == "a\\|b"
-    assert md_inline("a\nb") == "a<br>b"
+    assert md_inline("a\nb", cell=True) == "a<br>b"  # in a table cell
+    assert md_inline("a\n# b") == "a  \n  \\# b"  # elsewhere: a hard break, and no heading
     assert md_inline("\\|") == "\\\\\\|"  # a typed backslash cannot escape our escape
     assert md_block("x\n===") == "x  \n\\==="  # not a setext heading
     assert md_block("") == "_Not provided_"
@@ -187,8 +193,6 @@ LINK_TRAPS = ["[x](javascript:alert(1))", "![img](javascript:alert(2))", "[ref][
 
 def test_typed_text_never_becomes_a_link_in_a_markdown_renderer(db: sessionmaker[Session]) -> None:
     """Python-Markdown, as a reader of the file would use it: no typed text turns into a link or an image."""
-    import markdown
-
     with db() as session, session.begin():
         m = Milestone(team_id="T0001", key="M-009", name=LINK_TRAPS[0], owner_id="UOWNER", created_by="UOWNER",
                       executive_summary="\n".join(LINK_TRAPS), scope_final=LINK_TRAPS[1])
@@ -205,4 +209,5 @@ def test_typed_text_never_becomes_a_link_in_a_markdown_renderer(db: sessionmaker
     html = markdown.markdown(render_markdown(report), extensions=["tables"])
     assert "javascript" in html  # the typed text is there, as text…
     assert 'href="javascript' not in html and 'src="javascript' not in html and "<img" not in html  # …not a link
-    assert re.findall(r'<a href="([^"]*)"', html) == ["https://example.com/ok"]  # only the real appendix link
+    links = [href for href in re.findall(r'<a href="([^"]*)"', html) if not href.startswith("#")]
+    assert links == ["https://example.com/ok"]  # only the real appendix link (and the summary's anchors)

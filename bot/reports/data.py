@@ -72,6 +72,10 @@ class PhaseRow:
     variance_label: str
     notes: str | None
 
+    @property
+    def variance_label_tone(self) -> str:
+        return _tone(self.variance_days)
+
 
 @dataclass(frozen=True)
 class EffortRow:
@@ -91,11 +95,22 @@ class EffortRow:
 
     @property
     def variance_label(self) -> str:
-        return fmt_signed(self.variance)
+        """"+20 over" / "-10 under": the sign in words too (hours beyond the plan)."""
+        word = " over" if self.variance and self.variance > 0 else " under" if self.variance else ""
+        return fmt_signed(self.variance) + word
+
+    @property
+    def variance_label_tone(self) -> str:
+        return _tone(self.variance)
 
     @property
     def efficiency_label(self) -> str:
         return fmt_pct(self.efficiency)
+
+
+def _tone(variance: Decimal | int | None) -> str:
+    """More than planned (late, over budget, more hours) reads as bad, less as good."""
+    return "" if not variance else "bad" if variance > 0 else "good"
 
 
 def budget_verdict(variance: Decimal | None) -> str:
@@ -123,6 +138,10 @@ class BudgetRow:
     @property
     def variance_label(self) -> str:
         return fmt_signed_money(self.variance)
+
+    @property
+    def variance_label_tone(self) -> str:
+        return _tone(self.variance)
 
     @property
     def verdict(self) -> str:
@@ -320,6 +339,8 @@ class Feedback:
     business_goals_label: str
     roi_label: str
     market_response: str | None
+
+    counts_note: str | None = None  # how the response counts relate (satisfaction vs beta users)
 
     @property
     def themes_label(self) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from bot.reports import outline as ol
 from bot.reports.formatting import NOT_PROVIDED
 from bot.reports.report import Report
+from bot.reports.summary import figures
 
 Style = Literal["", "strong", "np", "meta", "quote"]
 
@@ -24,6 +25,7 @@ class Run:
     style: Style = ""
     url: str | None = None  # a link (each format decides which URLs may be links)
     tone: str = ""  # "bad" / "good": coloured in HTML; the text itself says late, over budget, …
+    anchor: str = ""  # a link to the part or subsection with this outline key
 
 
 Inline = tuple[Run, ...]
@@ -95,9 +97,10 @@ class DPart:
 class Document:
     title: Inline
     header: DBlock
+    summary: DBlock  # the summary band: facts whose values link to their part of the report
     parts: tuple[DPart, ...]
     footer: DBlock
-    extras: dict[str, Any] = field(default_factory=dict)
+    headings: dict[str, str] = field(default_factory=dict)  # outline key → heading text (Markdown anchors)
 
 
 # ---- values ---------------------------------------------------------------------------------------------
@@ -286,4 +289,16 @@ def build(report: Report, o: ol.Outline | None = None) -> Document:
     header = _with_extras(block(report, o.header, {}) or EMPTY, _extras(o, o.header_section, report))
     footer = _with_extras(block(report, o.footer, {}) or EMPTY, _extras(o, o.footer_section, report))
     title = (Run(o.title.replace("{}", "")), Run(report.name))
-    return Document(title, header, tuple(parts), footer)
+    headings = {p.key: p.heading for p in parts}
+    headings |= {s.key: "".join(r.text for r in s.heading) for p in parts for s in p.subsections}
+    return Document(title, header, _summary(report), tuple(parts), footer, headings)
+
+
+def _summary(report: Report) -> DBlock:
+    facts = []
+    for f in figures(report):
+        value = text(f.value, tone=f.tone)
+        if value is not NP:
+            value = (replace(value[0], anchor=f.target),)
+        facts.append(DFact(f.label, value))
+    return DBlock("facts", "band", facts=tuple(facts))

@@ -84,6 +84,25 @@ def choice_label(choice: type[Choice], value: str | None) -> str:
         return value
 
 
+# The report's own marks where a form's label is an icon alone or shares its icon with another meaning:
+# every icon with a word, and Partial, Approved with conditions and Outdated each with a mark of its own.
+MARKS: dict[tuple[str, str], str] = {
+    ("MetStatus", "partial"): "◐ Partial",
+    ("BenchmarkStatus", "met"): "✅ Met",
+    ("BenchmarkStatus", "partial"): "◐ Partial",
+    ("BenchmarkStatus", "missed"): "❌ Missed",
+    ("Decision", "approved_with_conditions"): "☑️ Approved with conditions",
+}
+OUTDATED = "↻ Outdated"
+
+
+def mark(choice: type[Choice], value: str | None) -> str:
+    """A choice as the report shows it: its label, or the report's own mark for it."""
+    if value is not None and (choice.__name__, value) in MARKS:
+        return MARKS[(choice.__name__, value)]
+    return choice_label(choice, value)
+
+
 def text_or_none(value: str | None) -> str | None:
     """Blank text counts as not provided."""
     return value if value and value.strip() else None

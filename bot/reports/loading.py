@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -51,11 +52,13 @@ from bot.reports.formatting import (
     fmt_days,
     fmt_num,
     fmt_pct,
+    mark,
     percent,
 )
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
 from bot.reports.report import Report
+from bot.reports.state import report_state
 from bot.sections.service import SECTIONS, record
 from models import (
     ApprovalSlot,
@@ -105,7 +108,8 @@ def find_milestone(session: Session, key: str, *, team_id: str | None = None) ->
 def _load_milestone(session: Session, milestone_id: int) -> Milestone:
     """One SELECT for the milestone and one per relationship, whatever the row counts; lazy loads raise."""
     options: list[Any] = [selectinload(rel) for rel in _RELATIONSHIPS]
-    options.append(selectinload(Milestone.approval_slots).selectinload(ApprovalSlot.signoffs))
+    slots = selectinload(Milestone.approval_slots)
+    options += [slots.selectinload(ApprovalSlot.signoffs), slots.selectinload(ApprovalSlot.requests)]
     options.append(raiseload("*"))
     milestone = session.scalars(
         select(Milestone).where(Milestone.id == milestone_id).options(*options)
@@ -174,6 +178,7 @@ def _header(c: _Ctx) -> dict[str, Any]:
         status=m.status, status_label=_label(Status, m.status), channel_id=m.report_channel_id,
         owner_id=m.owner_id, revision=m.revision or 1, generated_at=c.now, accepted_at=m.accepted_at,
         executive_summary=_text(m.executive_summary), fields=_scalar_fields(c), people=dict(c.names),
+        state=report_state(m),
     )
 
 
@@ -198,7 +203,7 @@ def _overview(c: _Ctx) -> dict[str, Any]:
     return dict(
         objectives=[ObjectiveRow(_label(ObjectivePriority, o.priority), o.title, _text(o.description))
                     for o in m.objectives],
-        criteria=[CriterionRow(x.criterion, x.target, x.actual, x.status, _label(MetStatus, x.status),
+        criteria=[CriterionRow(x.criterion, x.target, x.actual, x.status, mark(MetStatus, x.status),
                                _text(x.notes)) for x in m.criteria],
         criteria_summary=CriteriaSummary(
             total=len(statuses), met=statuses.count(MetStatus.MET), partial=statuses.count(MetStatus.PARTIAL),
@@ -237,10 +242,16 @@ def _timeline(c: _Ctx) -> dict[str, Any]:
     for p in m.phases:
         variance = rows.diff(p.actual_days, p.planned_days)
         phases.append(PhaseRow(p.name, fmt_days(p.planned_days), fmt_days(p.actual_days), variance,
-                               "0" if variance == 0 else fmt_days(variance, signed=True), _text(p.notes)))
+                               _phase_variance(variance), _text(p.notes)))
     return dict(planned_start=m.planned_start, actual_start=m.actual_start, planned_end=m.planned_end,
                 actual_end=m.actual_end, schedule_variance_days=days, schedule_variance_label=label, phases=phases,
                 critical_path=_text(m.critical_path))
+
+
+def _phase_variance(days: Decimal | None) -> str:
+    if days is None:
+        return "—"
+    return "0" if days == 0 else f"{fmt_days(days, signed=True)} ({'late' if days > 0 else 'early'})"
 
 
 def _resources(c: _Ctx) -> dict[str, Any]:
@@ -285,7 +296,7 @@ def _quality(c: _Ctx) -> dict[str, Any]:
 
 def _performance_and_risks(c: _Ctx) -> dict[str, Any]:
     def bench(kind: str) -> list[BenchmarkRow]:
-        return [BenchmarkRow(b.metric, b.target, b.achieved, _label(BenchmarkStatus, b.status))
+        return [BenchmarkRow(b.metric, b.target, b.achieved, mark(BenchmarkStatus, b.status))
                 for b in c.m.benchmarks if b.kind == kind]
 
     def risks(kind: str) -> list[RiskRow]:

@@ -250,6 +250,7 @@ _FEEDBACK = Part("feedback", "Stakeholder Feedback", (
         _f("NPS Score", attr="feedback.nps_label"),
         _f("Key Feedback Themes", attr="feedback.themes_label"))),
         Items("feedback.themes", "theme", ordered=True, optional=True),
+        Prose("feedback.counts_note", optional=True),
     ), "validation"),
     Subsection("business-validation", "Business Validation", (Facts((
         _f("Business Goals Met", "business_goals_met", "business_goals_total", attr="feedback.business_goals_label"),

@@ -37,6 +37,7 @@ from bot.reports.data import (
     Testing,
 )
 from bot.reports.formatting import NOT_PROVIDED, fmt_date
+from bot.reports.state import ReportState
 from models import ActionStatus
 
 
@@ -114,6 +115,7 @@ class Report:
     # Every scalar field of the form sections, displayed: section key → field → text (None: empty).
     fields: dict[str, dict[str, str | None]]
     people: dict[str, str]  # user id → name, for the people named or mentioned (`<@U…>`) in the report
+    state: ReportState  # Draft / In review / Changes requested / Accepted (bot.reports.state)
 
     @property
     def completion_date_label(self) -> str:

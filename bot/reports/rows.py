@@ -22,7 +22,17 @@ from bot.reports.data import (
     SignoffRow,
     ThemeRow,
 )
-from bot.reports.formatting import NOT_PROVIDED, fmt_date, fmt_days, fmt_num, fmt_pct, fmt_signed, percent
+from bot.reports.formatting import (
+    NOT_PROVIDED,
+    OUTDATED,
+    fmt_date,
+    fmt_days,
+    fmt_num,
+    fmt_pct,
+    fmt_signed,
+    mark,
+    percent,
+)
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
 from bot.sections.service import SECTIONS, record
@@ -90,14 +100,14 @@ def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
             rows.append(SignoffRow(slot.role, holder, None, "⏳ Pending", "—", None, False, slot.required))
             continue
         outdated = current is None
-        decision = _label(Decision, shown.decision)
+        decision = mark(Decision, shown.decision)
         signer = name(shown.approver_id)
         behalf = getattr(shown, "on_behalf_of", None)
         by = f" by {signer}" if shown.approver_id != slot.approver_id else ""
         if behalf:
             by = f" by {signer} for {name(behalf)}"
         if outdated:
-            signature = f"⚠️ Outdated — {decision} rev {shown.revision}{by}; report now rev {revision}"
+            signature = f"{OUTDATED} — {decision} rev {shown.revision}{by}; report now rev {revision}"
         else:
             signature = f"{decision} (rev {shown.revision}){by}"
         rows.append(SignoffRow(slot.role, holder, shown.decision, signature, fmt_date(shown.decided_at),
@@ -153,6 +163,11 @@ def feedback(m: Milestone) -> Feedback:
     beta = fmt_num(sv.beta_users) if sv and sv.beta_users is not None else NOT_PROVIDED
     if beta_answers:
         beta += f" ({beta_answers} gave feedback)"
+    note = None
+    if metrics.count:
+        groups = ", ".join(f"{n} {g.label.lower()}{'s' if n != 1 else ''}" for g, n in metrics.by_group.items() if n)
+        note = (f"Satisfaction and NPS count all {metrics.count} feedback responses ({groups}); Beta Users counts "
+                f"everyone in the beta, {beta_answers} of whom gave feedback.")
     goals = NOT_PROVIDED
     if sv and sv.business_goals_met is not None:
         goals = f"{sv.business_goals_met}/{sv.business_goals_total}" if sv.business_goals_total \
@@ -173,4 +188,5 @@ def feedback(m: Milestone) -> Feedback:
         business_goals_label=goals,
         roi_label=_label(RoiProjection, sv.roi_projection) if sv and sv.roi_projection else NOT_PROVIDED,
         market_response=_text(sv.market_response) if sv else None,
+        counts_note=note,
     )
