@@ -197,10 +197,11 @@ def _generated(at: datetime) -> str:
 
 
 def render_html(report: Report, *, notice: str | None = None, outline: Outline | None = None,
-                paper: Paper = "A4") -> str:
+                paper: Paper = "A4", for_print: bool = False) -> str:
     """The page (screen and print); `notice` is a banner (e.g. the link was made for an older revision);
-    `paper` is the page size when printed."""
+    `paper` is the page size when printed; `for_print` leaves out the screen-width rules (WeasyPrint reads
+    media types only)."""
     doc = build(report, outline)
     return html_env().get_template("report.html.j2").render(
-        r=report, doc=doc, people=report.people, notice=notice, paper=paper,
+        r=report, doc=doc, people=report.people, notice=notice, paper=paper, for_print=for_print,
         generated=_generated(report.generated_at), running=f"{report.key} · {report.name} · revision {report.revision}")
