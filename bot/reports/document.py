@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.reports import outline as ol
+from bot.reports.coverage import outline
 from bot.reports.formatting import NOT_PROVIDED
 from bot.reports.report import Report
 from bot.reports.summary import figures
@@ -280,7 +281,7 @@ def _with_extras(facts: DBlock, extras: tuple[DBlock, ...]) -> DBlock:
 
 def build(report: Report, o: ol.Outline | None = None) -> Document:
     """The report as a document: the outline's parts, numbered, each with its blocks bound to the report."""
-    o = o or ol.outline()
+    o = o or outline()
     parts = []
     for n, part in enumerate(o.parts, 1):
         fields = report.fields.get(part.section or "", {})
