@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,9 +96,16 @@ def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     return min(times), result
 
 
-def pdf_pages(pdf: bytes) -> int:
-    """Pages in a PDF we just wrote (WeasyPrint writes one /Type /Page object per page)."""
-    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+def pdf_pages(pdf: bytes) -> str:
+    """Pages in a PDF, by poppler's pdfinfo ("?" without it)."""
+    if not shutil.which("pdfinfo"):
+        return "?"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        info = subprocess.run(["pdfinfo", f.name], capture_output=True, text=True).stdout
+    found = re.search(r"^Pages:\s+(\d+)", info, re.M)
+    return found.group(1) if found else "?"
 
 
 def measure(engine: Engine, label: str, sizes: dict[str, int] | None, repeat: int, pdf_repeat: int) -> None:

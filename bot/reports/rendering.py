@@ -121,6 +121,8 @@ _URL = re.compile(r"https?://[^\s<>\"'|\[\]()]*[^\s<>\"'|\[\]().,;:!?]")
 
 def html_text(text: str) -> Markup:
     """Escaped text whose web addresses are links."""
+    if "://" not in text:
+        return escape(text)
     out, last = [], 0
     for match in _URL.finditer(text):
         out += [escape(text[last:match.start()]), Markup('<a href="{0}">{0}</a>').format(match.group(0))]
