@@ -229,7 +229,10 @@ def block(base: Any, spec: ol.Block, fields: dict[str, str | None]) -> DBlock | 
     if isinstance(spec, ol.Facts):
         if spec.when and not resolve(base, spec.when):
             return EMPTY
-        return DBlock("facts", spec.style, facts=tuple(_fact(base, f, fields) for f in spec.facts))
+        facts = tuple(_fact(base, f, fields) for f in spec.facts)
+        if spec.style == "list" and all(f.value == NP for f in facts):
+            return EMPTY  # nothing but "Not provided": one muted line, not one per fact
+        return DBlock("facts", spec.style, facts=facts)
     if isinstance(spec, ol.Prose):
         value = resolve(base, spec.attr)
         if not value:
@@ -244,7 +247,9 @@ def block(base: Any, spec: ol.Block, fields: dict[str, str | None]) -> DBlock | 
 
 def blocks(base: Any, specs: Iterable[ol.Block], fields: dict[str, str | None]) -> tuple[DBlock, ...]:
     bound = [b for b in (block(base, s, fields) for s in specs) if b is not None]
-    return tuple(bound) or (EMPTY,)
+    if all(b is EMPTY for b in bound):
+        return (EMPTY,)  # an empty subsection: its heading and one muted line
+    return tuple(bound)
 
 
 def _extras(o: ol.Outline, section: str | None, report: Report) -> tuple[DBlock, ...]:
