@@ -118,7 +118,7 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--team", help="the workspace (team id) when the ID exists in several")
     parser.add_argument("--format", choices=["md", "html", "pdf"], default="md",
                         help="Markdown (default), HTML or PDF")
-    parser.add_argument("--paper", choices=["A4", "Letter"], default="A4", help="PDF and print page size (A4)")
+    parser.add_argument("--paper", choices=["A4", "Letter"], default="A4", help="the PDF's page size (default A4)")
     parser.add_argument("-o", "--output", help="file to write (default: standard output)")
 
 

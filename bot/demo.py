@@ -432,4 +432,4 @@ def render_offline(
         from bot.reports.pdf import render_pdf
 
         return render_pdf(report, paper=paper)
-    return render_html(report, paper=paper) if fmt == "html" else render_markdown(report)
+    return render_html(report) if fmt == "html" else render_markdown(report)
