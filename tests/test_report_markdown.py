@@ -37,7 +37,7 @@ def report_markdown(db: sessionmaker[Session], texts: list[str], key: str) -> st
         session.flush()
         for i, text in enumerate(texts):
             session.add(Objective(milestone_id=m.id, priority="other", title=text, position=i))
-            session.add(SuccessCriterion(milestone_id=m.id, criterion=text, target=text, status="met", position=i))
+            session.add(SuccessCriterion(milestone_id=m.id, criterion=text, notes=text, status="met", position=i))
         session.flush()
         return render_markdown(load_report(session, m.id, now=NOW))
 
