@@ -1,9 +1,11 @@
 """Sign-off: `/milestone signoff`, `/milestone signoffs`, the decision buttons and modal, the content hook.
 
 Each handler parses its signed payload, checks who may act, acks, and calls a flow (bot.signoffs.flows).
-Handlers are module-level; `register()` binds `deps` with functools.partial and only wires. A refusal
-(a DomainError, a forged payload) raised after the ack reaches the global handler, which tells the person
-on whatever surface they clicked (bot.slack.replies.tell: App Home included).
+Handlers are module-level; `register()` binds `deps` with functools.partial and only wires. A button's
+refusal (a DomainError, a forged payload) is told with bot.slack.replies.tell, which reaches the person on
+whatever surface they clicked (App Home included). It is caught here rather than left to the global handler:
+Bolt's thread runner resets `ack.response` when a listener raises after acking, so a fast raise answers
+Slack with a 404 after three seconds.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.core.access import ensure_can_edit, get_by_key, is_editor
-from bot.core.errors import InvalidInput, NotFound
+from bot.core.access import KEY_PATTERN, ensure_can_edit, get_by_key, is_editor, normalize_key
+from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.core.fields import parse_fields, unsafe_character_problem
 from bot.core.workdays import add_working_days, local_date
 from bot.deps import Deps
@@ -27,7 +29,7 @@ from bot.home.flows import publish_home
 from bot.signoffs import content, decisions, flows, jobs, service, views
 from bot.slack import outbox
 from bot.slack.forms import read_state
-from bot.slack.replies import team_of
+from bot.slack.replies import team_of, tell
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.submissions import claim, submit
 from bot.slack.text import esc
@@ -44,6 +46,14 @@ USAGE = (
 CLEAR_DELEGATE = ("off", "none", "remove")
 
 
+def _milestone_key(arg: str) -> str:
+    """The typed ID, refused (escaped in the answer) unless it looks like one: nothing typed is echoed raw."""
+    key = normalize_key(arg)
+    if not KEY_PATTERN.match(key):
+        raise NotFound(f"No milestone `{esc(arg[:40])}` in this workspace. `/milestone list` shows them.")
+    return key
+
+
 def _today(deps: Deps, client: WebClient, user_id: str) -> date:
     return local_date(utcnow(), cached_profile(deps, client, user_id).tz)
 
@@ -57,7 +67,7 @@ def _editable(deps: Deps, client: WebClient, team_id: str, user_id: str, *, key:
               milestone_id: int | None = None) -> int:
     """The milestone's id if this person may ask for its sign-off (owner, editor, admin); else NotAllowed."""
     with deps.session() as session:
-        milestone = get_by_key(session, team_id, key) if key else session.get(Milestone, milestone_id)
+        milestone = get_by_key(session, team_id, _milestone_key(key)) if key else session.get(Milestone, milestone_id)
         if milestone is None or milestone.team_id != team_id:
             raise NotFound("That milestone no longer exists.")
         if is_editor(session, milestone, user_id):
@@ -151,7 +161,7 @@ def _change_role(deps: Deps, ctx: CommandContext) -> None:
         return
     ctx.ack_now()
     with deps.session() as session:
-        milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+        milestone = get_by_key(session, ctx.team_id, _milestone_key(ctx.args[0]))
         milestone_id, team_id, key = milestone.id, milestone.team_id, milestone.key
     admin = _is_admin(deps, ctx.client, ctx.user_id, team_id)
     change, results, dm_ids = flows.change_role(deps, ctx.client, milestone_id, verb, role,
@@ -180,7 +190,7 @@ def show_matrix(deps: Deps, ctx: CommandContext) -> None:
         ctx.reply("Usage: `/milestone signoffs M-042` shows who signed, only to you.")
         return
     with deps.session() as session:
-        milestone = get_by_key(session, ctx.team_id, ctx.args[0])
+        milestone = get_by_key(session, ctx.team_id, _milestone_key(ctx.args[0]))
         text, blocks = views.status_blocks(milestone, service.signoff_progress(milestone))
     ctx.reply(text, blocks)
 
@@ -197,8 +207,12 @@ def confirm_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
     """"Request anyway" after the completeness check."""
     ack()
     user_id = body["user"]["id"]
-    payload = views.RequestButton.unpack(action.get("value"))
-    milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+    try:
+        payload = views.RequestButton.unpack(action.get("value"))
+        milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
     summary = _asked_summary(flows.request_all(deps, client, milestone_id, user_id, _channel_of(body)))
     respond(text=summary, response_type="ephemeral", replace_original=True)
 
@@ -207,7 +221,11 @@ def cancel_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient
                    respond: Respond) -> None:
     """"Fill them first": nothing is sent."""
     ack()
-    payload = views.RequestButton.unpack(action.get("value"))
+    try:
+        payload = views.RequestButton.unpack(action.get("value"))
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
     with deps.session() as session:
         milestone = session.get(Milestone, payload.milestone)
         key = esc(milestone.key) if milestone and milestone.team_id == team_of(body) else "the milestone"
@@ -217,6 +235,16 @@ def cancel_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient
 
 def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
     ack()
+    try:
+        view = _decision_view(deps, body, client, action)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _decision_view(deps: Deps, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> dict[str, Any]:
+    """The decision modal for a button, after checking the payload and that this person may still sign."""
     user_id = body["user"]["id"]
     payload = views.DecisionButton.unpack(action.get("value"))
     today = _today(deps, client, user_id)
@@ -226,9 +254,8 @@ def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient,
             raise NotFound("That milestone no longer exists.")
         service.check_request_usable(session, request, slot, milestone, user_id)
         default_due = add_working_days(today, 10, deps.settings.work_days)
-        view = views.decision_modal(milestone, slot.role, request.id, payload.decision, milestone.revision,
+        return views.decision_modal(milestone, slot.role, request.id, payload.decision, milestone.revision,
                                     default_due=default_due)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def submit_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:

@@ -181,9 +181,9 @@ def request_dm(
                  f"{milestone.revision} and sign again as {names}.")
     else:
         intro = f":memo: You are asked to sign off *{_title(milestone)}* as {names} (revision {milestone.revision})."
-    plain_roles = ", ".join(r.role for r in roles)
-    text = (f"Sign-off requested: {milestone.key} as {plain_roles}" if waiting
-            else f"Sign-off {milestone.key}: " + "; ".join(f"{r.role} {_role_outcome(r)}" for r in roles))
+    plain_roles = ", ".join(esc(r.role) for r in roles)
+    text = (f"Sign-off requested: {esc(milestone.key)} as {plain_roles}" if waiting
+            else f"Sign-off {esc(milestone.key)}: " + "; ".join(f"{esc(r.role)} {_role_outcome(r)}" for r in roles))
     blocks: list[Block] = [_section(intro), _section("\n".join(summary_lines(milestone, progress)))]
     if changes:
         blocks.append(_context(f"Changed since you signed: {changes_line(changes)}"))
@@ -264,9 +264,9 @@ def overall_line(milestone: Milestone, progress: SignoffProgress) -> str:
 def status_blocks(milestone: Milestone, progress: SignoffProgress) -> tuple[str, list[Block]]:
     """The one status message of a milestone's sign-off (also the `/milestone signoffs` matrix)."""
     overall = overall_line(milestone, progress)
-    text = f"Sign-off {milestone.key}: {overall}"
+    text = f"Sign-off {esc(milestone.key)}: {overall}"
     blocks: list[Block] = [
-        {"type": "header", "text": plain(f"Sign-off · {milestone.key} {milestone.name}", 150)},
+        {"type": "header", "text": plain(f"Sign-off · {esc(milestone.key)} {esc(milestone.name)}", 150)},
         _section(overall),
     ]
     lines = [_slot_line(r) for r in progress.roles] or ["No approvers yet."]
@@ -305,7 +305,7 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
     button = report_button(link, "owner_report")
     if button:
         blocks.append(button)
-    return f"{milestone.key}: {label} by the {signoff.role}", blocks
+    return f"{esc(milestone.key)}: {label} by the {esc(signoff.role)}", blocks
 
 
 def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list[Block]]:
@@ -313,7 +313,7 @@ def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list
     button = report_button(link, "owner_report")
     if button:
         blocks.append(button)
-    return f"{milestone.key} is accepted", blocks
+    return f"{esc(milestone.key)} is accepted", blocks
 
 
 # ---- the completeness check -----------------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def completeness_prompt(milestone: Milestone, empty: list[tuple[str, str]]) -> t
                        for key, title in empty[:30])
     if len(empty) > 30:
         listed += f"\n…and {len(empty) - 30} more"
-    text = f"{milestone.key} has {len(empty)} empty section(s). Fill them first, or request sign-off anyway?"
+    text = f"{esc(milestone.key)} has {len(empty)} empty section(s). Fill them first, or request sign-off anyway?"
     value = RequestButton(milestone.id).pack()
     blocks = [
         _section(f":warning: *{_title(milestone)}* has {len(empty)} empty section(s):\n{listed}"),
