@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.core import deliveries
+from bot.core import audit, deliveries
 from bot.deps import Deps
 from bot.signoffs import jobs as messages
 from bot.signoffs import rounds
@@ -114,14 +114,26 @@ class Owed:
         self._owe(messages.OWNER, milestone.owner_id, f"accepted:m{milestone.id}:r{revision}", op="post",
                   target=milestone.owner_id, payload={"accepted": milestone.id, "link": self.link()})
 
+    def _settling(self) -> Any:
+        return select(Delivery.id).where(
+            Delivery.kind.in_([messages.ASK, messages.ASK_EDIT]), Delivery.subject.like(f"%:m{self.milestone.id}:%"),
+            Delivery.status == DeliveryStatus.PENDING, Delivery.not_before > self.now)
+
+    def settle_now(self) -> int:
+        """Send the re-asks still waiting for edits to settle now (the owner asked again)."""
+        ids = list(self.session.scalars(self._settling()))
+        if ids:
+            self.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(not_before=self.now)
+                                 .execution_options(synchronize_session=False))
+            self.ids.extend(ids)
+        return len([i for i in ids if i is not None])
+
     def settle_later(self) -> None:
         """A change within the settle window pushes back the re-asks still waiting for it."""
         later = self.now + timedelta(minutes=self.deps.settings.signoff_settle_minutes)
         self.session.execute(
             update(Delivery)
-            .where(Delivery.kind.in_([messages.ASK, messages.ASK_EDIT]),
-                   Delivery.subject.like(f"%:m{self.milestone.id}:%"),
-                   Delivery.status == DeliveryStatus.PENDING, Delivery.not_before > self.now)
+            .where(Delivery.id.in_(self._settling()))
             .values(not_before=later)
             .execution_options(synchronize_session=False))
 
@@ -141,6 +153,7 @@ class Asked:
     results: list[outbox.Result]
     dm_ids: dict[str, int | None]
     status_id: int | None
+    released: int = 0  # re-asks that were waiting for edits to settle, sent now
 
 
 def request_all(deps: Deps, client: WebClient, milestone_id: int, actor_id: str, fallback_channel: str) -> Asked:
@@ -152,9 +165,10 @@ def request_all(deps: Deps, client: WebClient, milestone_id: int, actor_id: str,
         assert milestone is not None
         owed = Owed(deps, session, milestone, now, [])
         dm_ids = owed.asks(result.created)
+        released = owed.settle_now()
         status_id = owed.status(fallback_channel) if result.created or not milestone.signoff_status_ts else None
         key, channel = milestone.key, milestone.signoff_status_channel
-    return Asked(result, key, channel, deliver(deps, client, owed.ids), dm_ids, status_id)
+    return Asked(result, key, channel, deliver(deps, client, owed.ids), dm_ids, status_id, released)
 
 
 RoleChanged = tuple[rounds.RoleChange, list[outbox.Result], dict[str, int | None]]
@@ -218,4 +232,20 @@ def content_changed(deps: Deps, client: WebClient, milestone_id: int, actor_id: 
         owed.ask_edits(earlier_requests(session, [r.request_id for r in result.new_requests]), not_before=settle)
         owed.ask_edits(result.refreshed)
         owed.status()
+    deliver(deps, client, owed.ids)
+
+
+def editorial_edit(deps: Deps, client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:
+    """An edit the owner marked "editorial, no change of substance" (a typo): every sign-off stays valid; the
+    audit trail and the sign-off table say so. Call it instead of the content hooks for such a save."""
+    now = utcnow()
+    with deps.session() as session:
+        milestone = session.get(Milestone, milestone_id)
+        if milestone is None:
+            return
+        audit.record(session, milestone, actor_id, "signoff.editorial_edit",
+                     detail={"sections": sections, "revision": milestone.revision})
+        owed = Owed(deps, session, milestone, now, [])
+        if milestone.signoff_status_ts:
+            owed.status()
     deliver(deps, client, owed.ids)

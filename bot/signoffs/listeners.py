@@ -112,7 +112,9 @@ def _asked_summary(asked: flows.Asked) -> str:
                      "again.")
     elif asked.status_channel and asked.status_id is not None:
         lines.append(f"Progress is tracked in one message in <#{asked.status_channel}>.")
-    if not result.created:
+    if asked.released:
+        lines.append(f"Sent {asked.released} re-ask(s) that were waiting for the edits to settle.")
+    if not result.created and not asked.released:
         lines.append(f"Nothing to ask: every role of {esc(asked.key)} has been asked or has decided.")
     lines.append(f"`/milestone signoffs {esc(asked.key)}` shows who signed.")
     return "\n".join(lines)
@@ -215,6 +217,19 @@ def confirm_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
         return
     summary = _asked_summary(flows.request_all(deps, client, milestone_id, user_id, _channel_of(body)))
     respond(text=summary, response_type="ephemeral", replace_original=True)
+
+
+def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
+    """"Request again" on the owner's rejection DM: the same as `/milestone signoff`, answered only to them."""
+    ack()
+    user_id = body["user"]["id"]
+    try:
+        payload = views.RequestButton.unpack(action.get("value"))
+        milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    tell(client, body, _asked_summary(flows.request_all(deps, client, milestone_id, user_id, "")))
 
 
 def cancel_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any],
@@ -340,6 +355,7 @@ def register(app: App, deps: Deps) -> None:
                     "see it)", usages=[("signoffs <ID>", "signoffs M-042")], order=61)
     app.action(views.CONFIRM_REQUEST)(partial(confirm_request, deps))
     app.action(views.CANCEL_REQUEST)(partial(cancel_request, deps))
+    app.action(views.REQUEST_AGAIN)(partial(request_again, deps))
     app.action(re.compile(r"^signoff_(approve|approve_conditions|reject)$"))(partial(open_decision, deps))
     app.action(views.VIEW_REPORT)(view_report)
     app.view(views.DECISION_MODAL)(partial(submit_decision, deps))

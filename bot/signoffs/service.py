@@ -157,6 +157,11 @@ def signoff_progress(milestone: Milestone) -> SignoffProgress:
     )
 
 
+def outdated_by_an_edit(milestone: Milestone) -> list[RoleState]:
+    """The roles whose current sign-off a change of substance would outdate (told to the editor first)."""
+    return [role for role in signoff_progress(milestone).roles if role.current is not None]
+
+
 def refresh(session: Session, milestone: Milestone) -> None:
     """Forget the loaded sign-off graph after a change in this transaction, so the next reading is true."""
     session.flush()

@@ -20,6 +20,7 @@ DECISION_MODAL = "signoff_decision"
 CONFIRM_REQUEST = "signoff_confirm_request"
 CANCEL_REQUEST = "signoff_cancel_request"
 VIEW_REPORT = "signoff_view_report"
+REQUEST_AGAIN = "signoff_request_again"
 # Button action id → decision.
 DECISION_ACTIONS: dict[str, DecisionValue] = {
     "signoff_approve": "approved",
@@ -101,11 +102,10 @@ def decision_buttons(request_id: int, block_id: str | None = None) -> Block:
     return {"type": "actions", "block_id": block_id or f"signoff_buttons_{request_id}", "elements": elements}
 
 
-def report_button(link: str | None, block_id: str) -> Block | None:
-    if not link:
-        return None
-    return {"type": "actions", "block_id": block_id, "elements": [
-        {"type": "button", "action_id": VIEW_REPORT, "text": plain("View report"), "url": link}]}
+def report_button(link: str | None, block_id: str, *more: Block) -> Block | None:
+    elements = [{"type": "button", "action_id": VIEW_REPORT, "text": plain("View report"), "url": link}] if link else []
+    elements += list(more)
+    return {"type": "actions", "block_id": block_id, "elements": elements} if elements else None
 
 
 def _label(choices: type[Version] | type[Status], value: str) -> str:
@@ -228,7 +228,20 @@ _STATE = {
 }
 
 
-def _slot_line(role: RoleState) -> str:
+def edit_notice(milestone: Milestone, progress: SignoffProgress, affected: list[RoleState]) -> str | None:
+    """What saving a change of substance will do, for the editor to confirm inside the modal; None: nothing."""
+    if not affected:
+        return None
+    people = sorted({p for r in affected for p in (r.slot.approver_id, r.slot.delegate_id) if p})
+    names = ", ".join(user(p) for p in people[:-1]) + (" and " if len(people) > 1 else "") + user(people[-1])
+    text = (f"{len(affected)} sign-off{'s' if len(affected) > 1 else ''} become outdated; {names} will be asked "
+            "again.")
+    if progress.accepted:
+        text += f" {esc(milestone.key)} is accepted: it is reopened (in review again) until they sign."
+    return text + " A typo fix? Mark the edit *editorial*: sign-offs stay valid and the sign-off table shows it."
+
+
+def _slot_line(role: RoleState, revision: int | None = None) -> str:
     slot = role.slot
     who = user(slot.approver_id) + (f" (delegate {user(slot.delegate_id)})" if slot.delegate_id else "")
     head = f"*{esc(slot.role)}*{'' if slot.required else ' _(optional)_'} · {who}"
@@ -243,6 +256,8 @@ def _slot_line(role: RoleState) -> str:
         if role.signer_changed:
             signer += " _(role since reassigned)_"
         line = f"{head} · {state}{signer} · {_day(current.decided_at)} · rev {current.revision}"
+        if revision and current.revision < revision:
+            line += f" (editorial edits since, now rev {revision})"
         if current.reason:
             line += f"\n      _Reason:_ {esc(truncate(current.reason, 300))}"
         return line
@@ -269,7 +284,7 @@ def status_blocks(milestone: Milestone, progress: SignoffProgress) -> tuple[str,
         {"type": "header", "text": plain(f"Sign-off · {esc(milestone.key)} {esc(milestone.name)}", 150)},
         _section(overall),
     ]
-    lines = [_slot_line(r) for r in progress.roles] or ["No approvers yet."]
+    lines = [_slot_line(r, milestone.revision) for r in progress.roles] or ["No approvers yet."]
     for start in range(0, min(len(lines), 400), 10):
         blocks.append(_section("\n".join(lines[start : start + 10])))
     return text, blocks[:50]
@@ -299,10 +314,13 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
     if signoff.comments:
         lines.append(f"*Comments:* {esc(truncate(signoff.comments, 1000))}")
     blocks: list[Block] = [_section("\n".join(lines))]
+    again: list[Block] = []
     if signoff.decision == Decision.REJECTED:
-        blocks.append(_context(f"Edit the sections with `/milestone edit {esc(milestone.key)}`, then ask again "
-                               f"with `/milestone signoff {esc(milestone.key)}`."))
-    button = report_button(link, "owner_report")
+        blocks.append(_context(f"Edit the sections with `/milestone edit {esc(milestone.key)}`; the approvers are "
+                               "asked again once your edits settle, or at once with *Request again*."))
+        again = [{"type": "button", "action_id": REQUEST_AGAIN, "text": plain("Request again"),
+                  "value": RequestButton(milestone.id).pack()}]
+    button = report_button(link, "owner_report", *again)
     if button:
         blocks.append(button)
     return f"{esc(milestone.key)}: {label} by the {esc(signoff.role)}", blocks
