@@ -172,3 +172,46 @@ def test_a_conditional_approval_replaced_by_the_same_approver_closes_its_conditi
         assert withdrawn.actor_id == "UQA" and withdrawn.detail["items"] == [item.id]  # type: ignore[index]
         assert len(session.scalars(select(SignOff)).all()) == 2
     assert "conditional" not in _status(slack, db, milestone_id)
+
+
+def test_the_completeness_gate_helps_fill_what_is_empty(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
+) -> None:
+    make_milestone(db, {"QA Lead": "UQA"})
+    answer = bot.command("signoff M-001").json()
+    text = json.dumps(answer["blocks"])
+    assert "Objectives" in text and "Executive summary" not in text  # the summary is filled
+    assert "Comments &amp; conditions\"" not in text and "Document" not in text  # filled during sign-off
+    buttons = [e for b in answer["blocks"] for e in ([b["accessory"]] if "accessory" in b else b.get("elements", []))
+               if e.get("type") == "button"]
+    assert [b["text"]["text"] for b in buttons[-2:]] == ["Fill them first", "Request anyway"]
+    assert buttons[-2].get("style") == "primary" and "style" not in buttons[-1]
+
+    fill = next(b for b in buttons if b["text"]["text"] == "Fill in")
+    bot.block_action(fill["action_id"], value=fill["value"])
+    assert slack.wait_for("views.open")[-1].response["view"]["callback_id"] in ("section_rows", "section_form")
+    bot.block_action(buttons[-2]["action_id"], value=buttons[-2]["value"])
+    assert slack.wait_for("views.open", 2)[-1].response["view"]["callback_id"] == "section_picker"
+    assert not dm_posts(slack, "UQA")  # nothing was asked
+
+
+def test_one_person_holding_several_roles_decides_them_together(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
+) -> None:
+    milestone_id = make_milestone(db, {"Technical Lead": "UPM", "QA Lead": "UPM", "Product Owner": "UPM"})
+    request_signoff(bot, slack, milestone_id, dms=1)
+    message = dm(slack, "UPM")
+    bot.block_action("signoff_approve_all", value=button_value(message, "signoff_approve_all"), user_id="UPM",
+                     message=message)
+    view = slack.wait_for("views.open")[-1].response["view"]
+    assert "Technical Lead" in json.dumps(view["blocks"]) and "Product Owner" in json.dumps(view["blocks"])
+    assert not bot.submit_view(view, {"comments": "All three read"}, user_id="UPM").body
+    assert not bot.submit_view(view, {"comments": "All three read"}, user_id="UPM").body  # a double submit
+    wait_until_quiet(slack, idle=0.3)
+    with db() as session:
+        signoffs = session.scalars(select(SignOff)).all()
+        assert sorted(s.role for s in signoffs) == ["Product Owner", "QA Lead", "Technical Lead"]
+        assert {s.comments for s in signoffs} == {"All three read"}
+        assert session.get(Milestone, milestone_id).accepted_at is not None  # type: ignore[union-attr]
+    assert "signoff_approve" not in json.dumps(dm(slack, "UPM")["blocks"])
+    assert len(dm_posts(slack, "UOWNER")) == 1  # accepted, told once

@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
+    dm_requests,
     dm_roles,
     pending_requests,
     requests_by_id,
@@ -140,20 +141,10 @@ def _render_ask(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     return _shown(delivery, _ask_message(session, requests, payload.get("link"), "post", delivery.target or ""))
 
 
-def _dm_requests(session: Session, request_id: int) -> list[SignOffRequest]:
-    """Every request one DM carries (they share its ts), or [] when the DM has not gone out yet."""
-    request = session.get(SignOffRequest, request_id)
-    if request is None or not request.dm_ts:
-        return []
-    return list(session.scalars(select(SignOffRequest).where(
-        SignOffRequest.dm_channel == request.dm_channel, SignOffRequest.dm_ts == request.dm_ts)
-        .order_by(SignOffRequest.id)))
-
-
 def _render_ask_edit(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     """None while the DM is not out yet: it is built from the current state when it goes."""
     payload = delivery.payload or {}
-    requests = _dm_requests(session, int(payload.get("request") or 0))
+    requests = dm_requests(session, int(payload.get("request") or 0))
     if not requests:
         return None
     first = requests[0]

@@ -232,22 +232,6 @@ def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient,
     tell(client, body, _asked_summary(flows.request_all(deps, client, milestone_id, user_id, "")))
 
 
-def cancel_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any],
-                   respond: Respond) -> None:
-    """"Fill them first": nothing is sent."""
-    ack()
-    try:
-        payload = views.RequestButton.unpack(action.get("value"))
-    except DomainError as error:
-        tell(client, body, f":warning: {error}")
-        return
-    with deps.session() as session:
-        milestone = session.get(Milestone, payload.milestone)
-        key = esc(milestone.key) if milestone and milestone.team_id == team_of(body) else "the milestone"
-    respond(text=f"Nothing was sent. Fill the sections with `/milestone edit {key}`, then run "
-                 f"`/milestone signoff {key}` again.", response_type="ephemeral", replace_original=True)
-
-
 def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
     ack()
     try:
@@ -311,6 +295,68 @@ def submit_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
         log.exception("Home not refreshed after a sign-off")
 
 
+def open_approve_all(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
+    """"Approve all N roles" on a DM that asks one person for several roles: one modal, one comment."""
+    ack()
+    user_id = body["user"]["id"]
+    try:
+        payload = views.ApproveAll.unpack(action.get("value"))
+        with deps.session() as session:
+            waiting = service.open_in_dm(session, payload.request)
+            if not waiting:
+                raise NotFound("Nothing in this request waits for your decision any more.")
+            for request in waiting:
+                service.check_request_usable(session, request, request.slot, request.slot.milestone, user_id)
+            milestone = waiting[0].slot.milestone
+            if milestone.team_id != team_of(body):
+                raise NotFound("That milestone no longer exists.")
+            view = views.approve_all_modal(milestone, [r.slot.role for r in waiting], waiting[0].id,
+                                           milestone.revision)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def submit_approve_all(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    user_id = body["user"]["id"]
+
+    def save() -> tuple[list[decisions.DecisionResult], list[int | None]]:
+        form = views.ApproveAll.unpack(view.get("private_metadata"))
+        values = parse_fields(decisions.decision_fields("approved"),
+                              read_state((view.get("state") or {}).get("values") or {}))
+        now = utcnow()
+        results, owed = [], []
+        with deps.session() as session:
+            claim(session, view)
+            for request in service.open_in_dm(session, form.request):
+                result = decisions.decide(
+                    session, request_id=request.id, user_id=user_id, decision="approved",
+                    values={**values, "conditions_list": []}, revision_seen=form.revision, now=now,
+                    submission_key=f"{view.get('id')}:{view.get('hash')}:{request.id}")
+                results.append(result)
+                owed += flows.after_decision(deps, session, result, now)
+            if not results:
+                raise NotFound("Nothing in this request waits for your decision any more.")
+        return results, owed
+
+    try:
+        saved = submit(ack, view, save)
+    except decisions.RevisionMoved as moved:
+        ack(response_action="errors", errors={"comments": f"The report changed while this form was open (now "
+                                                          f"revision {moved.revision}). Close it and read the new "
+                                                          "revision first."})
+        return
+    if saved is None:
+        return
+    ack()
+    results, owed = saved
+    outbox.deliver(deps, client, owed)
+    for result in results:
+        if result.accepted_now:
+            flows.accepted_hooks(deps, client, result.milestone_id, user_id)
+
+
 def _moved_view(deps: Deps, state: dict[str, Any], moved: decisions.RevisionMoved) -> dict[str, Any]:
     """The same form at the new revision, with what was typed, and what changed meanwhile."""
     form: views.DecisionForm = state["form"]
@@ -354,10 +400,11 @@ def register(app: App, deps: Deps) -> None:
     deps.router.add("signoffs", partial(show_matrix, deps), summary="Who signed what, and what is pending (only you "
                     "see it)", usages=[("signoffs <ID>", "signoffs M-042")], order=61)
     app.action(views.CONFIRM_REQUEST)(partial(confirm_request, deps))
-    app.action(views.CANCEL_REQUEST)(partial(cancel_request, deps))
     app.action(views.REQUEST_AGAIN)(partial(request_again, deps))
     app.action(re.compile(r"^signoff_(approve|approve_conditions|reject)$"))(partial(open_decision, deps))
     app.action(views.VIEW_REPORT)(view_report)
     app.view(views.DECISION_MODAL)(partial(submit_decision, deps))
+    app.action(views.APPROVE_ALL)(partial(open_approve_all, deps))
+    app.view(views.APPROVE_ALL_MODAL)(partial(submit_approve_all, deps))
     deps.on_content_changed.append(partial(flows.content_changed, deps))
     deps.home_sections.append(partial(home, deps))

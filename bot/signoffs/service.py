@@ -267,6 +267,21 @@ def dm_roles(session: Session, requests: list[SignOffRequest]) -> list[DmRole]:
     return roles
 
 
+def dm_requests(session: Session, request_id: int) -> list[SignOffRequest]:
+    """Every request one DM carries (they share its ts), or [] when the DM has not gone out yet."""
+    request = session.get(SignOffRequest, request_id)
+    if request is None or not request.dm_ts:
+        return []
+    return list(session.scalars(select(SignOffRequest).where(
+        SignOffRequest.dm_channel == request.dm_channel, SignOffRequest.dm_ts == request.dm_ts)
+        .order_by(SignOffRequest.id)))
+
+
+def open_in_dm(session: Session, request_id: int) -> list[SignOffRequest]:
+    """The requests of one DM still waiting for a decision ("approve all my roles")."""
+    return [r for r in dm_requests(session, request_id) if r.answered_at is None and r.withdrawn_at is None]
+
+
 def earlier_requests(session: Session, request_ids: list[int]) -> list[int]:
     """For re-asks: each approver's previous request of the same role whose DM went out (it is then edited
     to say which revision superseded it)."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.milestones.views import OPEN_SECTIONS
+from bot.sections.service import get_section
+from bot.sections.views import EDIT_SECTION, section_value
 from bot.signoffs.content import section_titles as content_section_titles
 from bot.signoffs.decisions import decision_fields
 from bot.signoffs.service import DecisionValue, DmRole, RoleState, SignoffProgress
@@ -18,9 +21,10 @@ from models import ActionItem, Decision, Milestone, SignOff, Status, Version
 
 DECISION_MODAL = "signoff_decision"
 CONFIRM_REQUEST = "signoff_confirm_request"
-CANCEL_REQUEST = "signoff_cancel_request"
 VIEW_REPORT = "signoff_view_report"
 REQUEST_AGAIN = "signoff_request_again"
+APPROVE_ALL = "signoff_approve_all"
+APPROVE_ALL_MODAL = "signoff_approve_all"
 # Button action id → decision.
 DECISION_ACTIONS: dict[str, DecisionValue] = {
     "signoff_approve": "approved",
@@ -54,6 +58,15 @@ class DecisionForm(Payload):
     KIND = "signoff.form"
     request: int
     decision: Literal["approved", "approved_with_conditions", "rejected"]
+    revision: int
+
+
+@dataclass(frozen=True)
+class ApproveAll(Payload):
+    """"Approve all my roles" on a request DM (button), and its modal (with the revision shown)."""
+
+    KIND = "signoff.approve_all"
+    request: int
     revision: int
 
 
@@ -194,6 +207,11 @@ def request_dm(
         blocks.append(button)
     for item in roles[:10]:
         blocks.extend(_role_block(milestone, item))
+    if len(waiting) > 1:
+        value = ApproveAll(waiting[0].request_id, milestone.revision).pack()
+        blocks.append({"type": "actions", "block_id": "signoff_all", "elements": [
+            {"type": "button", "action_id": APPROVE_ALL, "text": plain(f"Approve all {len(waiting)} roles"),
+             "value": value}]})
     blocks.append(_context(f"Who signed so far: `/milestone signoffs {esc(milestone.key)}`"))
     return text, blocks[:50]
 
@@ -216,6 +234,14 @@ def decision_modal(
     blocks.extend(field_blocks(decision_fields(decision), initial))
     meta = DecisionForm(request_id, decision, revision).pack(limit=PRIVATE_METADATA_LIMIT)
     return modal(DECISION_MODAL, title, blocks, submit=submit, private_metadata=meta)
+
+
+def approve_all_modal(milestone: Milestone, roles: list[str], request_id: int, revision: int) -> dict[str, Any]:
+    blocks = [_section(f"*{_title(milestone)}*, revision {revision}: approve as "
+                       + " and ".join(f"*{esc(r)}*" for r in roles) + ".")]
+    blocks.extend(field_blocks(decision_fields("approved"), {}))
+    meta = ApproveAll(request_id, revision).pack(limit=PRIVATE_METADATA_LIMIT)
+    return modal(APPROVE_ALL_MODAL, "Approve all", blocks, submit="Approve all", private_metadata=meta)
 
 
 # ---- the channel status message ------------------------------------------------------------------------------
@@ -337,20 +363,25 @@ def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list
 # ---- the completeness check -----------------------------------------------------------------------------------
 
 
+def _fill_in(milestone: Milestone, key: str, title: str) -> Block:
+    """One empty section and a button that opens its form (the sections feature's own button and value)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"• {esc(title)}"},
+            "accessory": {"type": "button", "action_id": EDIT_SECTION, "text": plain("Fill in"),
+                          "value": section_value(milestone.id, get_section(key))}}
+
+
 def completeness_prompt(milestone: Milestone, empty: list[tuple[str, str]]) -> tuple[str, list[Block]]:
-    listed = "\n".join(f"• {esc(title)} — `/milestone edit {esc(milestone.key)} {esc(key)}`"
-                       for key, title in empty[:30])
-    if len(empty) > 30:
-        listed += f"\n…and {len(empty) - 30} more"
+    """The gate before asking: what is still empty (each with a button to fill it), then the two choices."""
     text = f"{esc(milestone.key)} has {len(empty)} empty section(s). Fill them first, or request sign-off anyway?"
-    value = RequestButton(milestone.id).pack()
-    blocks = [
-        _section(f":warning: *{_title(milestone)}* has {len(empty)} empty section(s):\n{listed}"),
+    blocks = [_section(f":warning: *{_title(milestone)}* has {len(empty)} empty section(s), in the report's order:")]
+    blocks += [_fill_in(milestone, key, title) for key, title in empty[:40]]
+    blocks += [
         _context("Comments & conditions and the document footer are filled during sign-off; they are not counted."),
         {"type": "actions", "block_id": "signoff_confirm", "elements": [
-            {"type": "button", "action_id": CANCEL_REQUEST, "style": "primary", "value": value,
+            {"type": "button", "action_id": OPEN_SECTIONS, "style": "primary", "value": str(milestone.id),
              "text": plain("Fill them first")},
-            {"type": "button", "action_id": CONFIRM_REQUEST, "value": value, "text": plain("Request anyway")},
+            {"type": "button", "action_id": CONFIRM_REQUEST, "value": RequestButton(milestone.id).pack(),
+             "text": plain("Request anyway")},
         ]},
     ]
     return text, blocks
