@@ -217,22 +217,30 @@ def accepted_hooks(deps: Deps, client: WebClient, milestone_id: int, actor_id: s
             log.exception("on_accepted hook %r failed for milestone %s", hook, milestone_id)
 
 
+def owe_after_change(deps: Deps, session: Session, milestone_id: int, actor_id: str, sections: list[str],
+                     now: datetime) -> list[int | None]:
+    """Inside the transaction that changed the report's substance: outdate older sign-offs, owe the re-asks
+    (after the settle window) and the edits of the DMs and status message. Deliver the ids after the commit.
+    The sections feature may call this in its saving transaction, so a crash after the commit loses nothing."""
+    result = rounds.outdate_signoffs(session, milestone_id, actor_id, sections, now)
+    milestone = session.get(Milestone, milestone_id)
+    if milestone is None or not (result.outdated or result.moved):
+        return []
+    owed = Owed(deps, session, milestone, now, [])
+    owed.settle_later()
+    owed.asks(result.new_requests, settle=True)
+    settle = now + timedelta(minutes=deps.settings.signoff_settle_minutes)
+    owed.ask_edits(earlier_requests(session, [r.request_id for r in result.new_requests]), not_before=settle)
+    owed.ask_edits(result.refreshed)
+    owed.status()
+    return owed.ids
+
+
 def content_changed(deps: Deps, client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:
-    """After a change of substance commits: outdate older sign-offs; re-ask after the settle window."""
-    now = utcnow()
+    """The after-commit content hook (deps.on_content_changed): the same, in a transaction of its own."""
     with deps.session() as session:
-        result = rounds.outdate_signoffs(session, milestone_id, actor_id, sections, now)
-        milestone = session.get(Milestone, milestone_id)
-        if milestone is None or not (result.outdated or result.refreshed):
-            return
-        owed = Owed(deps, session, milestone, now, [])
-        owed.settle_later()
-        owed.asks(result.new_requests, settle=True)
-        settle = now + timedelta(minutes=deps.settings.signoff_settle_minutes)
-        owed.ask_edits(earlier_requests(session, [r.request_id for r in result.new_requests]), not_before=settle)
-        owed.ask_edits(result.refreshed)
-        owed.status()
-    deliver(deps, client, owed.ids)
+        owed = owe_after_change(deps, session, milestone_id, actor_id, sections, utcnow())
+    deliver(deps, client, owed)
 
 
 def editorial_edit(deps: Deps, client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:

@@ -106,7 +106,8 @@ class OutdateResult:
     milestone_id: int
     outdated: list[tuple[str, str, int]] = field(default_factory=list)  # (role, approver, revision signed)
     new_requests: list[NewRequest] = field(default_factory=list)  # re-asks of outdated roles
-    refreshed: list[int] = field(default_factory=list)  # open requests now at the new revision
+    refreshed: list[int] = field(default_factory=list)  # open requests whose DM is out: edited to the new revision
+    moved: int = 0  # open requests moved to the new revision (sent or not)
     acceptance_withdrawn: bool = False
 
 
@@ -138,7 +139,9 @@ def outdate_signoffs(session: Session, milestone_id: int, actor_id: str, section
         for request in open_requests(session, slot.id):
             if request.revision < milestone.revision:
                 request.revision = milestone.revision
-                result.refreshed.append(request.id)
+                result.moved += 1
+                if request.dm_ts:
+                    result.refreshed.append(request.id)
     refresh(session, milestone)
     if was_accepted and not signoff_progress(milestone).accepted:
         withdraw_acceptance(session, milestone, actor_id, {"sections": sections})
