@@ -136,8 +136,8 @@ def _ask_message(session: Session, requests: list[SignOffRequest], link: str | N
 def _render_ask(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     payload = delivery.payload or {}
     requests = requests_by_id(session, list(payload.get("requests") or []))
-    if not requests:
-        return None
+    if not any(r.answered_at is None and r.withdrawn_at is None for r in requests):
+        return None  # nothing left to ask by the time it goes (decided, withdrawn, superseded): no DM at all
     return _shown(delivery, _ask_message(session, requests, payload.get("link"), "post", delivery.target or ""))
 
 
