@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.actions.reminders import Due, record_items, select_due, stale_profiles
-from bot.actions.service import KIND_ASSIGNED, KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
 from bot.actions.views import Block, digest_message, escalation_message, line_from_overdue, weekly_message
 from bot.core import deliveries
 from bot.slack import outbox
@@ -95,7 +95,7 @@ def _record_failed(session: Session, delivery: Delivery, _code: str) -> None:
     record_items(session, delivery.id, _items_of(delivery))
 
 
-for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, KIND_ASSIGNED):
+for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY):  # KIND_ASSIGNED: bot/actions/flows_refresh.py
     outbox.register(_kind, on_sent=_record_sent, on_failed=_record_failed)
 
 

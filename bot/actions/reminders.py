@@ -18,13 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, is_overdue, overdue_since
 from bot.core.workdays import WorkHours, is_working_time, local_now, working_days_between
 from models import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Milestone, UserProfile
 
@@ -55,7 +55,8 @@ class OverdueItem:
     priority: str | None
     due_date: date
     owner_today: date
-    working_days_overdue: int
+    working_days_overdue: int  # counted from the due date, or from the end of a snooze that ran past it
+    snoozed_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def stale_profiles(session: Session, now: datetime) -> list[str]:
     return sorted(stale)
 
 
-def _rows(session: Session, now: datetime) -> Iterable[Row[tuple[object, ...]]]:
+def _rows(session: Session, now: datetime) -> Iterable[Any]:
     owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
     return session.execute(
         select(
@@ -165,14 +166,15 @@ def select_due(session: Session, now: datetime, settings: ReminderSettings) -> l
         if owner_tz not in today_in:
             today_in[owner_tz] = local_now(now, owner_tz).date()
         today = today_in[owner_tz]
-        if not (due < today and (snoozed is None or snoozed <= today)):
+        if not is_overdue(ActionStatus.OPEN, due, snoozed, today):  # the rows are open items
             continue
-        if (due, today) not in overdue_days:
-            overdue_days[(due, today)] = working_days_between(due, today, settings.work_days)
+        since = overdue_since(due, snoozed)
+        if (since, today) not in overdue_days:
+            overdue_days[(since, today)] = working_days_between(since, today, settings.work_days)
         item = OverdueItem(
             id=item_id, milestone_id=milestone_id, milestone_key=key, milestone_name=name, milestone_owner_id=lead,
             report_channel_id=channel, owner_id=owner, horizon=horizon, description=description, priority=priority,
-            due_date=due, owner_today=today, working_days_overdue=overdue_days[(due, today)],
+            due_date=due, owner_today=today, working_days_overdue=overdue_days[(since, today)], snoozed_until=snoozed,
         )
         by_owner[owner].append(item)
         lead_zone[lead] = lead_tz
@@ -270,7 +272,7 @@ def insert_ignore_many(session: Session, rows: list[dict[str, int]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(DeliveryItem.__table__).values(rows).on_conflict_do_nothing(
+        insert(cast(Table, DeliveryItem.__table__)).values(rows).on_conflict_do_nothing(
             index_elements=["delivery_id", "action_item_id"]
         )
     )
