@@ -76,10 +76,9 @@ def add_form(deps: Deps, client: WebClient, user: str, team: str, *, source: Sou
     with deps.session() as session:
         milestone: Milestone = get_by_key(session, team, key) if key else load_milestone(session, team, milestone_id)
         ensure_can_edit(session, milestone, user, is_admin=is_admin_of(profile, team))
-        today = local_date(utcnow(), profile.tz)
-        return views_modals.action_modal(milestone, suggested=service.suggestions(milestone, today),
-                                         horizon=horizon, home=source.home, reply=source.reply,
-                                         channel=source.channel)
+        suggested = service.suggestions(milestone, local_date(utcnow(), profile.tz), deps.settings.work_days)
+        return views_modals.action_modal(milestone, suggested=suggested, horizon=horizon, home=source.home,
+                                         reply=source.reply, channel=source.channel)
 
 
 def edit_form(deps: Deps, client: WebClient, user: str, team: str, item_id: int, source: Source) -> dict[str, Any]:
@@ -87,9 +86,9 @@ def edit_form(deps: Deps, client: WebClient, user: str, team: str, item_id: int,
     with deps.session() as session:
         item = service.get_item(session, item_id, team)
         service.ensure_can_edit_item(session, item, user, is_admin=is_admin_of(profile, team))
-        today = local_date(utcnow(), profile.tz)
-        return views_modals.action_modal(item.milestone, suggested=service.suggestions(item.milestone, today),
-                                         item=item, home=source.home, reply=source.reply, channel=source.channel)
+        suggested = service.suggestions(item.milestone, local_date(utcnow(), profile.tz), deps.settings.work_days)
+        return views_modals.action_modal(item.milestone, suggested=suggested, item=item, home=source.home,
+                                         reply=source.reply, channel=source.channel)
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,8 @@ def _save_item(deps: Deps, client: WebClient, view: dict[str, Any], user: str, t
             service.update_item(session, item, values, user, today=today, is_admin=admin)
             assigned = item.owner_id != before
         else:
-            item = service.create_item(session, milestone, values, user, today=today, is_admin=admin)
+            item = service.create_item(session, milestone, values, user, today=today, is_admin=admin,
+                                       work_days=deps.settings.work_days)
             assigned = True
         owed = service.owe_assignment(session, item, user, now, str(view.get("id") or "")) if assigned else None
         due = f", due {views.day_label(item.due_date)}" if item.due_date else ""

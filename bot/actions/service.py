@@ -10,6 +10,7 @@ revision (sign-off conditions create items, and approving must not outdate itsel
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -25,7 +26,7 @@ from bot.actions.history import reminder_history as reminder_history
 from bot.core import audit, deliveries
 from bot.core.access import ensure_can_edit, is_editor
 from bot.core.errors import InvalidInput, NotAllowed, NotFound
-from bot.core.workdays import local_date
+from bot.core.workdays import local_date, next_working_day
 from models import ActionItem, ActionStatus, AuditEvent, Horizon, Milestone, UserProfile, form_fields
 from models.actions import ReplyTarget
 from models.base import FieldSpec, FieldValue
@@ -54,19 +55,25 @@ def completion_date(milestone: Milestone) -> date | None:
     return milestone.actual_end or milestone.planned_end
 
 
-def suggest_due_date(milestone: Milestone, horizon: str, today: date) -> date | None:
-    """Completion date + the horizon's span (Week 1: 7 days, Month 1: 30, Quarter: 90). When that is already
-    past (an old milestone), the span counts from today instead, so a new item never starts overdue."""
+WEEKDAYS = frozenset(range(5))
+
+
+def suggest_due_date(milestone: Milestone, horizon: str, today: date, work_days: Collection[int] = WEEKDAYS
+                     ) -> date | None:
+    """Completion date + the horizon's span (Week 1: 7 days, Month 1: 30, Quarter: 90), moved to the next
+    working day (WORK_DAYS) when it falls on a day off. When that is already past (an old milestone), the
+    span counts from today instead, so a new item never starts overdue."""
     days = HORIZON_DAYS.get(Horizon(horizon)) if horizon in Horizon._value2member_map_ else None
     if days is None:
         return None
     base = completion_date(milestone) or today
     suggested = base + timedelta(days=days)
-    return suggested if suggested >= today else today + timedelta(days=days)
+    return next_working_day(suggested if suggested >= today else today + timedelta(days=days), work_days)
 
 
-def suggestions(milestone: Milestone, today: date) -> dict[str, date]:
-    return {h.value: d for h in HORIZON_DAYS if (d := suggest_due_date(milestone, h, today)) is not None}
+def suggestions(milestone: Milestone, today: date, work_days: Collection[int] = WEEKDAYS) -> dict[str, date]:
+    return {h.value: d for h in HORIZON_DAYS
+            if (d := suggest_due_date(milestone, h, today, work_days)) is not None}
 
 
 def is_overdue(status: str, due_date: date | None, snoozed_until: date | None, today: date) -> bool:
@@ -176,13 +183,15 @@ def create_item(
     *,
     today: date,
     is_admin: bool,
+    work_days: Collection[int] = WEEKDAYS,
 ) -> ActionItem:
     """A new item (due date suggested from the horizon when left empty). The caller claims the submission
     in the same transaction, so a double submit creates one item."""
     ensure_can_edit(session, milestone, actor_id, is_admin=is_admin)
     _check_values(values, today)
     if values.get("due_date") is None:
-        values = {**values, "due_date": suggest_due_date(milestone, str(values.get("horizon")), today)}
+        values = {**values, "due_date": suggest_due_date(milestone, str(values.get("horizon")), today,
+                                                                    work_days)}
     item = ActionItem(milestone_id=milestone.id, created_by=actor_id, status=ActionStatus.OPEN, **values)
     session.add(item)
     session.flush()
