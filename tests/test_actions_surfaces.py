@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
-from models import ActionStatus, AuditEvent, MilestoneEditor
+from models import ActionStatus, AuditEvent, MilestoneEditor, utcnow
 from tests.conftest import ROOT, bot_env
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender
@@ -176,3 +177,22 @@ def test_remind_says_why_messages_wait(db: sessionmaker[Session], slack: FakeSla
     assert "digest held: @Eddie Editor (UEDITOR) not a working day (Sat 15:00 Europe/London)" in saturday.stdout
     assert "held in total: 4 not a working day" in saturday.stdout, saturday.stdout
     assert len(dms(slack, "UOWNER")) == 0
+
+
+def test_an_item_reassigned_from_a_digest_leaves_it_without_controls(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], deps: Deps
+) -> None:
+    milestone = make_milestone(db, channel=None)
+    first = make_item(db, milestone, owner="UEDITOR", due=TODAY - timedelta(days=3), description="Rotate keys")
+    make_item(db, milestone, owner="UEDITOR", due=TODAY - timedelta(days=2), description="Renew certificates")
+    always = replace(deps.settings, work_start=(0, 0), work_end=(24, 0), work_days=frozenset(range(7)))
+    deps.settings = always
+    sweep(deps, utcnow())
+    [digest] = copy.deepcopy(dms(slack, "UEDITOR"))
+    press(bot, digest["blocks"], first, "reassign", user_id="UEDITOR", message=digest)
+    form = slack.wait_for("views.open", where=lambda c: c.params["view"]["callback_id"] == "action_reassign_modal")
+    assert bot.submit_view(form[0].response["view"], {"owner_id": "UPM"}, user_id="UEDITOR").status == 200
+    update = latest_update(slack, digest["ts"], 1)
+    shown = dumped(update["blocks"])
+    assert "You have 1 overdue action item" in shown and "Reassigned to <@UPM>" in shown
+    assert shown.count("action_done") == 1  # only the item still theirs keeps its controls

@@ -73,7 +73,7 @@ def _render(session: Session, message: history.ShownMessage, items: dict[int, Ac
             lines: list[views.ItemLine]) -> tuple[str, list[dict[str, Any]]] | None:
     detail = message.detail or {}
     if message.kind == service.KIND_DIGEST:
-        return views.digest_message(lines)
+        return views.digest_message(lines, message.recipient_id)
     if message.kind == service.KIND_ESCALATION:
         failures = [Failure(f["owner"], f["error"], date.fromisoformat(f["date"])) for f in detail.get("failures", [])]
         return views.escalation_message(lines, failures, int(detail.get("after", 0)))

@@ -212,10 +212,16 @@ def gone_blocks(line_id: int, text: str) -> list[Block]:
         text, 3000)}}]
 
 
-def _items_section(lines: Sequence[ItemLine], where: Where, *, show_owner: bool, more_hint: str) -> list[Block]:
+def _items_section(lines: Sequence[ItemLine], where: Where, *, show_owner: bool, more_hint: str,
+                   recipient: str | None = None) -> list[Block]:
+    """The items with their controls; in a message to `recipient`, an item since given to someone else
+    says so instead (no controls: it is no longer theirs to act on)."""
     blocks: list[Block] = []
     for line in lines[:MAX_ITEMS_PER_MESSAGE]:
-        blocks.extend(item_blocks(line, where, show_owner=show_owner))
+        if recipient and line.owner_id != recipient:
+            blocks.extend(reassigned_message(line, None)[1])
+        else:
+            blocks.extend(item_blocks(line, where, show_owner=show_owner))
     rest = lines[MAX_ITEMS_PER_MESSAGE:]
     if rest:
         names = ", ".join(f"{esc(r.milestone_key)}: {esc(truncate(r.description, 60))}" for r in rest[:15])
@@ -228,9 +234,10 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def digest_message(lines: Sequence[ItemLine]) -> tuple[str, list[Block]]:
-    """The owner's daily digest: every overdue item of theirs, with the buttons."""
-    overdue = sum(1 for line in lines if line.overdue)  # after clicks, re-rendered in place with the new count
+def digest_message(lines: Sequence[ItemLine], owner_id: str | None = None) -> tuple[str, list[Block]]:
+    """The owner's daily digest: every overdue item of theirs, with the buttons. Re-rendered in place after
+    clicks (with the new count; items reassigned since are marked so, without controls)."""
+    overdue = sum(1 for line in lines if line.overdue and owner_id in (None, line.owner_id))
     count = _plural(overdue, "overdue action item")
     text = f"You have {count}: " + "; ".join(f"{r.milestone_key} {truncate(r.description, 80)}" for r in lines[:10])
     blocks: list[Block] = [
@@ -238,7 +245,8 @@ def digest_message(lines: Sequence[ItemLine]) -> tuple[str, list[Block]]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             "One reminder a day while items are overdue. *Done* closes an item; its menu snoozes, "
             "reassigns, edits or deletes it.")}]},
-        *_items_section(lines, "m", show_owner=False, more_hint="See them all with `/milestone actions <ID>`."),
+        *_items_section(lines, "m", show_owner=False, more_hint="See them all with `/milestone actions <ID>`.",
+                        recipient=owner_id),
     ]
     return truncate(esc(text), 3000), blocks
 
