@@ -12,7 +12,7 @@ counted); Slack calls are counted in this process, on the real WebClient.
 
 Prints, per database:
 - select: the sweep's selection of due messages (bot.actions.reminders.select_due);
-- select + claim: selection plus claiming every message (the sweep's batches of 20, one transaction each);
+- select + owe: selection plus recording every message in the outbox (the sweep's batches, one transaction each);
 - the first sweep (select, claim, send, mark sent) and the number of Slack calls it made, by method —
   it must equal the number of recipients, not of items;
 - a second sweep the same day (what the clock does every 15 minutes afterwards): it must send nothing;
@@ -138,8 +138,9 @@ def _select_and_claim(deps: Deps) -> tuple[float, float, int]:
     for start in range(0, len(due), action_reminders.CLAIM_BATCH):
         with deps.session() as session:
             for message in due[start : start + action_reminders.CLAIM_BATCH]:
-                if deliveries.claim(session, kind=message.kind, recipient_id=message.recipient_id,
-                                    subject=message.subject, local_date=message.local_date, now=NOW):
+                if deliveries.owe(session, kind=message.kind, recipient_id=message.recipient_id,
+                                  subject=message.subject, local_date=message.local_date, now=NOW, op="post",
+                                  target=message.recipient_id, payload={}) is not None:
                     claimed += 1
     total = time.perf_counter() - t0
     with deps.session() as session:  # forget the claims: the sweep below does it for real
@@ -159,13 +160,13 @@ def _sweep(deps: Deps) -> tuple[float, list[str], Counter[str]]:
 def bench(url: str, fake_url: str, args: argparse.Namespace) -> None:
     print(f"\n== {make_url(url).get_backend_name()} ({make_url(url).render_as_string(hide_password=True)})")
     migrate.upgrade(url)
-    settings = replace(Settings(), database_url=url, slack_api_url=fake_url, slack_bot_token=TOKEN,
+    settings = replace(Settings(), database_url=url, slack_api_url=fake_url, slack_bot_token=TOKEN, secret_key="bench",
                        db_lock_timeout_ms=5000)
     deps = make_deps(settings)
     try:
         _fill(deps, args.items, args.overdue, args.owners)
         selected, claimed_in, claimed = _select_and_claim(deps)
-        print(f"  select: {selected * 1000:.0f} ms; select + claim {claimed:,} messages: {claimed_in * 1000:.0f} ms")
+        print(f"  select: {selected * 1000:.0f} ms; select + owe {claimed:,} messages: {claimed_in * 1000:.0f} ms")
         tracemalloc.start()
         elapsed, lines, calls = _sweep(deps)
         _current, peak = tracemalloc.get_traced_memory()
