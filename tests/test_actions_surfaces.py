@@ -11,11 +11,11 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
-from models import ActionStatus, AuditEvent, MilestoneEditor, utcnow
+from models import ActionItem, ActionStatus, AuditEvent, MilestoneEditor, utcnow
 from tests.conftest import ROOT, bot_env
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender
@@ -196,3 +196,18 @@ def test_an_item_reassigned_from_a_digest_leaves_it_without_controls(
     shown = dumped(update["blocks"])
     assert "You have 1 overdue action item" in shown and "Reassigned to <@UPM>" in shown
     assert shown.count("action_done") == 1  # only the item still theirs keeps its controls
+
+
+def test_a_refusal_after_an_app_home_click_is_shown_in_a_modal(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
+) -> None:
+    milestone = make_milestone(db)
+    item_id = make_item(db, milestone, owner="UEDITOR", due=TODAY - timedelta(days=1))
+    bot.event({"type": "app_home_opened", "user": "UEDITOR", "tab": "home"}, event_id="EvHome1")
+    published = slack.wait_for("views.publish")[0]
+    home = slack.views[published.response["view"]["id"]]
+    with db() as session, session.begin():  # someone deleted it meanwhile
+        session.execute(delete(ActionItem).where(ActionItem.id == item_id))
+    press(bot, published.params["view"]["blocks"], item_id, "done", user_id="UEDITOR", view=home)
+    notice = slack.wait_for("views.open")[0].params["view"]
+    assert "That action item no longer exists." in dumped(notice["blocks"])
