@@ -52,9 +52,12 @@ def source_of(deps: Deps, body: dict[str, Any]) -> Source:
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     url = response_url_of(body)
     if container.get("is_ephemeral") and url:
-        with deps.session() as session:
-            reply = service.keep_reply_target(session, body["user"]["id"], url, utcnow())
-        return Source(reply=reply, channel=channel)
+        try:
+            with deps.session() as session:
+                reply = service.keep_reply_target(session, body["user"]["id"], url, utcnow())
+            return Source(reply=reply, channel=channel)
+        except SQLAlchemyError as error:  # the modal still opens; only the list will not refresh by itself
+            log.warning("could not keep the list's response_url: %s", error)
     return Source(channel=channel)
 
 
