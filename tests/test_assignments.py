@@ -192,12 +192,14 @@ def test_the_assignee_opens_exactly_that_sections_form_and_a_stranger_is_refused
     assert assignments(db) == [("summary", "USTRANGER", "asked")]
 
 
-def _save_summary_as(bot: SlackSender, slack: FakeSlack, user_id: str, text: str) -> dict[str, Any]:
-    message = dm_now(slack, user_id)
+def _save_summary_as(bot: SlackSender, slack: FakeSlack, user_id: str, text: str, *, nth: int = 0,
+                     field: str = "executive_summary") -> dict[str, Any]:
+    """Open the form from the person's `nth` DM and save it."""
+    message = dm_now(slack, user_id, nth)
     before = len(slack.calls_to("views.open"))
     press(bot, views.OPEN_FORM, buttons(message)[views.OPEN_FORM], user_id, message)
     form = slack.wait_for("views.open", before + 1)[before].response["view"]
-    response = bot.submit_view(form, {"executive_summary": text}, user_id=user_id)
+    response = bot.submit_view(form, {field: text}, user_id=user_id)
     assert response.status == 200 and response.json() is None, response.json()
     return form
 
@@ -219,13 +221,18 @@ def test_an_editor_assignee_saving_the_section_completes_it_and_the_owner_is_tol
     assert assignments(db) == [("summary", "UEDITOR", "done"), ("scope", "UEDITOR", "asked")]
     assert ("assignment.completed", "summary") in audit_actions(db)
 
-    # The owner's DM waits a few minutes for more completions, then goes once.
+    # A second completion within a few minutes joins the same owner DM, which waits, then goes once.
+    _save_summary_as(bot, slack, "UEDITOR", "Narrowed", nth=1, field="scope_final")
+    slack.wait_for("chat.update", 2, where=lambda c: c.params.get("channel") == "DUEDITOR")
+    assert "Done · revision 3" in dumps(dm_now(slack, "UEDITOR", 1)["blocks"])
     assert not dm_calls_now(slack, "UOWNER")
     sweep_outbox(settings, minutes=4)
     sweep_outbox(settings, minutes=5)
     told = dm_calls_now(slack, "UOWNER")
     assert len(told) == 1
-    assert "<@UEDITOR> filled in *Executive summary*" in dumps(told[0].params["blocks"])
+    shown = dumps(told[0].params["blocks"])
+    assert "<@UEDITOR> filled in *Executive summary*" in shown and "(revision 2)" in shown
+    assert "<@UEDITOR> filled in *Scope*" in shown and "(revision 3)" in shown
 
 
 def dm_calls_now(slack: FakeSlack, user_id: str) -> list[Any]:
@@ -391,3 +398,34 @@ def test_remind_everyone_who_owes_a_section_sends_one_dm_each_at_most_once_a_day
     assert "already had a reminder today" in ephemeral(slack, "already had")
     assert len(dm_calls_now(slack, "USTRANGER")) == 3 and len(dm_calls_now(slack, "UPM")) == 2
     assert audit_actions(db).count(("assignment.reminded", "budget")) == 1
+
+
+def test_snooze_from_the_dm_menu_moves_the_reminders(bot: SlackSender, slack: FakeSlack,
+                                                     db: sessionmaker[Session]) -> None:
+    milestone(db)
+    assign(bot, slack, f"M-001 budget <@USTRANGER> due {DUE.isoformat()}")
+    dm_calls(slack, "USTRANGER")
+    menu = views.snooze_menu(1)
+    three_days = menu["options"][1]
+    assert all(len(o["value"]) <= 150 for o in menu["options"])  # Slack's limit for an option value
+    message = dm_now(slack, "USTRANGER")
+    for user_id in ("UPM", "USTRANGER"):
+        assert bot.block_action(views.SNOOZE, action_type="overflow", selected={"selected_option": three_days},
+                                user_id=user_id, message=message).status == 200
+    ephemeral(slack, "not of you")
+    assert "Snoozed: no reminders about it before" in ephemeral(slack, "Snoozed")
+    with db() as session:
+        snoozed = session.scalars(select(Assignment.snoozed_until)).one()
+        assert snoozed is not None and snoozed >= date.today() + timedelta(days=2)
+    slack.wait_for("chat.update", where=lambda c: c.params.get("channel") == "DUSTRANGER")
+    assert "💤 until" in dumps(dm_now(slack, "USTRANGER")["blocks"])
+    assert ("assignment.snoozed", "budget") in audit_actions(db)
+
+
+def test_a_note_too_long_or_an_unknown_person_is_said_plainly(bot: SlackSender, slack: FakeSlack,
+                                                              db: sessionmaker[Session]) -> None:
+    milestone(db)
+    assert "Keep it to 1,000 characters" in assign(bot, slack, "M-001 budget <@USTRANGER> " + "x" * 3000)
+    assert assignments(db) == []
+    answer = assign(bot, slack, "M-001 budget <@UNOBODY>")
+    assert "I could not DM <@UNOBODY> (`channel_not_found`)" in answer and "They got a DM" not in answer

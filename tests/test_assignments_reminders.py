@@ -202,3 +202,32 @@ def test_the_assignments_domain_imports_no_slack() -> None:
     names = _imports(BOT / "assignments" / "service.py")
     assert [n for n in names if n.startswith(("slack_sdk", "slack_bolt", "bot.slack"))] == []
     assert [n for n in _imports(BOT / "assignments" / "listeners.py") if n.endswith(".listeners")] == []
+
+
+def test_a_dm_owed_by_a_process_that_died_goes_once_showing_the_state_at_send_time(
+    deps: Deps, slack: FakeSlack, db: sessionmaker[Session]
+) -> None:
+    """The request committed the assignment and its owed DM, then died before sending; meanwhile it was
+    reassigned. The sweep posts each DM once, as things are now; the edit owed for a DM not yet posted is
+    dropped (the post itself shows the current state)."""
+    from bot.assignments import flows
+
+    milestone_id = make_milestone(db)
+    now = at(MONDAY, 9)
+    with db() as session, session.begin():
+        milestone = session.get(Milestone, milestone_id)
+        assert milestone is not None
+        first = service.assign(session, milestone, get_section("budget"), "USTRANGER", "UOWNER", due=None,
+                               note=None, now=now)
+        flows.owe_dm(session, first.assignment, milestone, now)
+        second = service.assign(session, milestone, get_section("budget"), "UPM", "UOWNER", due=None, note=None,
+                                now=now)
+        flows.owe_dm(session, second.assignment, milestone, now)
+        flows.owe_edit(session, first.assignment, milestone, now)
+    lines = sweep(deps, now) + sweep(deps, now + timedelta(minutes=2))
+    posts = slack.calls_to("chat.postMessage")
+    assert sorted(c.params["channel"] for c in posts) == ["UPM", "USTRANGER"]
+    stranger = next(c for c in posts if c.params["channel"] == "USTRANGER")
+    assert "Reassigned to <@UPM>" in json.dumps(stranger.params["blocks"])
+    assert not slack.calls_to("chat.update")
+    assert sum(line.startswith("sent") for line in lines) == 2

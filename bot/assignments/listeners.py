@@ -63,14 +63,17 @@ def assign_command(deps: Deps, ctx: CommandContext) -> None:
 
 def _asked_text(outcome: flows.Outcome, section_key: str) -> str:
     title = esc(views.title_of(section_key))
+    who = user(outcome.assignee_id)
     if outcome.updated:
-        text = f"Updated the request to {user(outcome.assignee_id)} for *{title}*; their DM shows the change."
+        text = f"Updated the request to {who} for *{title}*; their DM shows the change."
     else:
-        text = f"Asked {user(outcome.assignee_id)} to fill in *{title}*. They got a DM with the form."
+        text = f"Asked {who} to fill in *{title}*."
+        text += " They got a DM with the form." if not outcome.undelivered else ""
         if outcome.replaced_id:
             text += f" This replaces the request to {user(outcome.replaced_id)} (their DM is updated)."
     if outcome.undelivered:
-        text += f"\n:warning: I could not DM {user(outcome.assignee_id)} (`{esc(outcome.undelivered)}`)."
+        text += (f"\n:warning: I could not DM {who} (`{esc(outcome.undelivered)}`): tell them, or ask someone "
+                 "else with the same command.")
     return text
 
 
