@@ -36,10 +36,15 @@ def at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def signing_key() -> None:
+    """Buttons carry signed payloads (the key the bot under test uses)."""
+    payloads.configure("test-secret-key")
+
+
 @pytest.fixture
 def deps(settings: Settings, db: sessionmaker[Session]) -> Iterator[Deps]:
     deps = make_deps(settings)
-    payloads.configure("test-secret-key")
     yield deps
     deps.engine.dispose()
 
@@ -97,7 +102,7 @@ def test_an_overdue_assignment_is_reminded_once_per_local_working_day(
     assert len(reminders_to(slack, "USTRANGER")) == 2
     with db() as session:
         reminded = session.scalars(select(AuditEvent.section).where(AuditEvent.action == "assignment.reminded"))
-        assert sorted(reminded) == ["budget", "budget", "risks", "risks"]
+        assert sorted(str(s) for s in reminded) == ["budget", "budget", "risks", "risks"]
 
 
 def test_each_assignee_gets_the_reminder_in_their_own_time_zone(
@@ -172,7 +177,6 @@ def test_may_fill_is_exactly_the_assigned_section_while_the_assignee_holds_it(db
 
 
 def test_overdue_assignments_for_and_the_line_renderer(db: sessionmaker[Session]) -> None:
-    payloads.configure("test-secret-key")
     milestone_id = make_milestone(db)
     ask(db, milestone_id, "budget")
     ask(db, milestone_id, "risks", due=MONDAY + timedelta(days=1))
@@ -231,3 +235,28 @@ def test_a_dm_owed_by_a_process_that_died_goes_once_showing_the_state_at_send_ti
     assert "Reassigned to <@UPM>" in json.dumps(stranger.params["blocks"])
     assert not slack.calls_to("chat.update")
     assert sum(line.startswith("sent") for line in lines) == 2
+
+
+def test_the_lines_other_surfaces_show_pass_slacks_rules(db: sessionmaker[Session]) -> None:
+    """show / the sign-off gate / Home / the picker: who owes which section, with the Remind button."""
+    from tests.fakeslack import validate_blocks
+
+    milestone_id = make_milestone(db)
+    for key in ("budget", "risks", "scope", "summary"):
+        ask(db, milestone_id, key)
+    with db() as session, session.begin():
+        milestone = session.get(Milestone, milestone_id)
+        assert milestone is not None
+        service.complete_saved(session, milestone, ["summary"], "USTRANGER", at(MONDAY, 9))
+        current = list(service.for_milestone(session, milestone_id).values())
+        blocks = views.owing_blocks(milestone, current, MONDAY)
+        shown = json.dumps(blocks, ensure_ascii=False)
+        assert "*Sections asked of someone (4)*" in shown and "✅ done · revision 1" in shown
+        assert views.REMIND_OWING in shown and "⚠️ overdue" in shown
+        assert validate_blocks(blocks, surface="message") == []
+        assert validate_blocks(blocks, surface="modal") == []
+        summary = next(a for a in current if a.section == "summary")
+        assert views.picker_status(summary, MONDAY) == "filled by <@USTRANGER> · revision 1"
+        budget = next(a for a in current if a.section == "budget")
+        assert views.picker_status(budget, MONDAY) == "asked of <@USTRANGER> · due Fri 27 Feb 2026 · ⚠️ overdue"
+        assert [a.section for a in service.open_for_milestone(session, milestone_id)] == ["scope", "budget", "risks"]
