@@ -192,7 +192,8 @@ def register(app: App, deps: Deps) -> None:
     deps.router.add(
         "assign", partial(assign_command, deps),
         summary="Ask someone to fill in one section of the report (they get a DM with its form)",
-        usages=[("assign <ID> <section> @person [due YYYY-MM-DD] [note...]", "assign M-042 budget @dana due 2026-12-07")],
+        usages=[("assign <ID> <section> @person [due YYYY-MM-DD] [note...]",
+                 "assign M-042 budget @dana due 2026-12-07")],
         order=25,
     )
     app.action(views.OPEN_FORM)(partial(open_form, deps))
