@@ -374,6 +374,15 @@ def test_home_lists_what_is_asked_of_the_person(bot: SlackSender, slack: FakeSla
     assert call.response["ok"], call.response
     shown = dumps(call.params["view"])
     assert "Sections asked of you" in shown and "*Budget* of M-001" in shown and views.OPEN_FORM in shown
+    assert "Sections asked of someone" not in shown  # not theirs to chase
+
+    # The owner's Home lists who owes what, with the Remind button.
+    bot.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home", "event_ts": "1.0"}, event_id="EvA2")
+    call = slack.wait_for("views.publish", where=lambda c: c.params.get("user_id") == "UOWNER")[-1]
+    assert call.response["ok"], call.response
+    shown = dumps(call.params["view"])
+    assert "Sections asked of someone in M-001 (1)" in shown and "asked of <@USTRANGER>" in shown
+    assert views.REMIND_OWING in shown and "Sections asked of you" not in shown
 
 
 def test_remind_everyone_who_owes_a_section_sends_one_dm_each_at_most_once_a_day(

@@ -251,7 +251,7 @@ def test_the_lines_other_surfaces_show_pass_slacks_rules(db: sessionmaker[Sessio
         current = list(service.for_milestone(session, milestone_id).values())
         blocks = views.owing_blocks(milestone, current, MONDAY)
         shown = json.dumps(blocks, ensure_ascii=False)
-        assert "*Sections asked of someone (4)*" in shown and "✅ done · revision 1" in shown
+        assert "*Sections asked of someone in M-042 (4)*" in shown and "✅ done · revision 1" in shown
         assert views.REMIND_OWING in shown and "⚠️ overdue" in shown
         assert validate_blocks(blocks, surface="message") == []
         assert validate_blocks(blocks, surface="modal") == []

@@ -183,9 +183,12 @@ def remind_summary(reminded: list[str], already: list[str]) -> str:
 
 
 def home_section(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-    """App Home: the sections asked of this person."""
-    owed = service.owed_by(session, user_id, team_id)
-    return views.home_blocks(owed, flows.today_of(session, user_id, utcnow())) if owed else []
+    """App Home: the sections asked of this person; for owners and editors, who still owes what."""
+    today = flows.today_of(session, user_id, utcnow())
+    blocks = views.home_blocks(service.owed_by(session, user_id, team_id), today)
+    for milestone, owed in service.owing_in_milestones_of(session, user_id, team_id):
+        blocks += views.owing_blocks(milestone, owed, today)
+    return blocks
 
 
 def register(app: App, deps: Deps) -> None:

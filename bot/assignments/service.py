@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core import audit
 from bot.core.errors import InvalidInput, NotAllowed, NotFound
 from bot.core.fields import parse_fields
 from bot.sections.service import SECTIONS, Section, get_section
-from models import Assignment, AssignmentState, AuditEvent, FieldSpec, Milestone
+from models import Assignment, AssignmentState, AuditEvent, FieldSpec, Milestone, MilestoneEditor
 from models.assignments import HOLDING
 
 NOTE_LIMIT = 1000
@@ -236,6 +236,22 @@ def owed_by(session: Session, user_id: str, team_id: str | None = None) -> list[
         query = query.where(Milestone.team_id == team_id)
     rows = [(a, m) for a, m in session.execute(query)]
     return sorted(rows, key=lambda r: (r[0].due_date or date.max, r[0].id))
+
+
+def owing_in_milestones_of(session: Session, user_id: str, team_id: str,
+                           limit: int = 3) -> list[tuple[Milestone, list[Assignment]]]:
+    """Milestones this person owns or edits that have sections still owed, with those assignments."""
+    edited = select(MilestoneEditor.milestone_id).where(MilestoneEditor.user_id == user_id)
+    rows = session.execute(
+        select(Milestone, Assignment).join(Assignment, Assignment.milestone_id == Milestone.id)
+        .where(Milestone.team_id == team_id, Assignment.state == AssignmentState.ASKED,
+               or_(Milestone.owner_id == user_id, Milestone.id.in_(edited)))
+        .order_by(Milestone.id.desc(), Assignment.id))
+    found: dict[int, tuple[Milestone, list[Assignment]]] = {}
+    for milestone, assignment in rows:
+        found.setdefault(milestone.id, (milestone, []))[1].append(assignment)
+    order = _section_order()
+    return [(m, sorted(owed, key=lambda a: order.get(a.section, 99))) for m, owed in list(found.values())[:limit]]
 
 
 def overdue_assignments_for(session: Session, user_id: str, today: date) -> list[tuple[Assignment, Milestone]]:

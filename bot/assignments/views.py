@@ -233,7 +233,8 @@ def owing_blocks(milestone: Milestone, assignments: list[Assignment], today: dat
     if not assignments:
         return []
     lines = "\n".join(f"• {line(a, milestone, today)}" for a in assignments[:25])
-    blocks = [_section(f"*Sections asked of someone ({len(assignments)})*\n{lines}")]
+    head = f"*Sections asked of someone in {esc(milestone.key)} ({len(assignments)})*"
+    blocks = [_section(f"{head}\n{lines}")]
     if remind and any(a.state == AssignmentState.ASKED for a in assignments):
         blocks.append({"type": "actions", "elements": [remind_button(milestone.id)]})
     return blocks
@@ -243,7 +244,7 @@ def home_blocks(owed: list[tuple[Assignment, Milestone]], today: date) -> list[B
     """App Home: the sections asked of this person, each with its buttons."""
     if not owed:
         return []
-    return [{"type": "header", "text": plain("Sections asked of you", 150)}, *_owed_blocks(owed[:8], today)]
+    return [{"type": "header", "text": plain("Sections asked of you", 150)}, *_owed_blocks(owed[:5], today)]
 
 
 # ---- modals --------------------------------------------------------------------------------------------
