@@ -438,3 +438,20 @@ def test_a_note_too_long_or_an_unknown_person_is_said_plainly(bot: SlackSender, 
     assert assignments(db) == []
     answer = assign(bot, slack, "M-001 budget <@UNOBODY>")
     assert "I could not DM <@UNOBODY> (`channel_not_found`)" in answer and "They got a DM" not in answer
+
+
+def test_a_dm_whose_answer_was_lost_is_found_by_the_sweep_and_still_edited_in_place(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], settings: Any
+) -> None:
+    """Slack stored the assignee's DM but the bot never heard back: the clock's next pass finds it in the DM's
+    history (not sent twice) and records where it is, so reassigning later edits that very message."""
+    milestone(db)
+    slack.drop_response("chat.postMessage")
+    assign(bot, slack, "M-001 budget <@USTRANGER>")
+    assert len(slack.messages["DUSTRANGER"]) == 1
+    lines = sweep_outbox(settings, minutes=2)
+    assert "found assignment_dm to USTRANGER: already in Slack; not sent again" in lines
+    assign(bot, slack, "M-001 budget <@UPM>")
+    slack.wait_for("chat.update", where=lambda c: c.params.get("channel") == "DUSTRANGER")
+    assert len(slack.messages["DUSTRANGER"]) == 1
+    assert "Reassigned to <@UPM>" in dumps(dm_now(slack, "USTRANGER")["blocks"])
