@@ -455,3 +455,55 @@ def test_a_dm_whose_answer_was_lost_is_found_by_the_sweep_and_still_edited_in_pl
     slack.wait_for("chat.update", where=lambda c: c.params.get("channel") == "DUSTRANGER")
     assert len(slack.messages["DUSTRANGER"]) == 1
     assert "Reassigned to <@UPM>" in dumps(dm_now(slack, "USTRANGER")["blocks"])
+
+
+def _kill_hard(pid: int) -> None:
+    """SIGKILL the gunicorn master and its workers (children first, so none is re-spawned)."""
+    import os
+    import signal
+    from pathlib import Path
+
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    for child in children:
+        os.kill(child, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_a_web_process_killed_while_sending_the_dm_leaves_it_to_the_sweep_exactly_once(
+    slack: FakeSlack, db: sessionmaker[Session], settings: Any, database_url: str, tmp_path: Any
+) -> None:
+    import time
+
+    from models import Delivery
+    from tests.conftest import start_server
+
+    milestone(db)
+    server = start_server(database_url, slack, tmp_path / "server.log")
+    try:
+        sender = SlackSender(server.base_url, slack)
+        slack.latency_ms = 1500  # every Slack call is slow: the kill lands while the DM is on its way
+        assert sender.command("assign M-001 budget <@USTRANGER>").status == 200
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with db() as session:
+                claimed = session.scalars(select(Delivery.status).where(Delivery.kind == "assignment_dm")).all()
+            if claimed == ["claimed"]:
+                break
+            time.sleep(0.05)
+        assert claimed == ["claimed"], claimed
+        _kill_hard(server.process.pid)
+        server.process.wait(timeout=10)
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+    time.sleep(2)  # the request Slack had in hand finishes (or not): either way the sweep must send once
+    slack.latency_ms = 0
+    sweep_outbox(settings, minutes=2)
+    sweep_outbox(settings, minutes=3)
+    assert len(slack.messages["DUSTRANGER"]) == 1
+    assert "asks you to fill in *Budget*" in dumps(slack.messages["DUSTRANGER"][0]["blocks"])
+    with db() as session:
+        assert session.scalars(select(Delivery.status).where(Delivery.kind == "assignment_dm")).all() == ["sent"]
+        assert session.scalars(select(Assignment.dm_ts)).one() == slack.messages["DUSTRANGER"][0]["ts"]
