@@ -197,7 +197,8 @@ def handed_back_dm(assignment: Assignment, milestone: Milestone) -> tuple[str, l
     return f"{title_of(assignment.section)} of {milestone.key} was handed back to you", blocks
 
 
-def _owed_blocks(rows: list[tuple[Assignment, Milestone]], today: date) -> list[Block]:
+def owed_blocks(rows: list[tuple[Assignment, Milestone]], today: date) -> list[Block]:
+    """Each assignment with its buttons (Open the form, Can't do it, Snooze): for a digest, a DM or Home."""
     blocks: list[Block] = []
     for assignment, milestone in rows[:20]:  # three blocks each: well inside a message's 50
         blocks.append(_section(f"{line(assignment, milestone, today, who=False)}\n"
@@ -216,7 +217,7 @@ def reminder_dm(rows: list[tuple[Assignment, Milestone]], today: date) -> tuple[
     """The daily reminder of overdue sections (one DM per person per working day)."""
     count = len(rows)
     head = f"⏰ {count} section{'s' if count != 1 else ''} you were asked for {'are' if count != 1 else 'is'} overdue"
-    return head, [_section(f"*{head}*"), *_owed_blocks(rows, today)]
+    return head, [_section(f"*{head}*"), *owed_blocks(rows, today)]
 
 
 def nudge_dm(rows: list[tuple[Assignment, Milestone]], actor_id: str, today: date) -> tuple[str, list[Block]]:
@@ -224,7 +225,7 @@ def nudge_dm(rows: list[tuple[Assignment, Milestone]], actor_id: str, today: dat
     milestone = rows[0][1]
     head = f"{user(actor_id)} reminds you of what you were asked to fill in for {milestone_name(milestone)}"
     return (f"A reminder about {milestone.key}: sections you were asked to fill in",
-            [_section(head), *_owed_blocks(rows, today)])
+            [_section(head), *owed_blocks(rows, today)])
 
 
 def owing_blocks(milestone: Milestone, assignments: list[Assignment], today: date, *,
@@ -244,7 +245,7 @@ def home_blocks(owed: list[tuple[Assignment, Milestone]], today: date) -> list[B
     """App Home: the sections asked of this person, each with its buttons."""
     if not owed:
         return []
-    return [{"type": "header", "text": plain("Sections asked of you", 150)}, *_owed_blocks(owed[:5], today)]
+    return [{"type": "header", "text": plain("Sections asked of you", 150)}, *owed_blocks(owed[:5], today)]
 
 
 # ---- modals --------------------------------------------------------------------------------------------
