@@ -1,7 +1,7 @@
 """assignments: sections asked of a person
 
-Revision ID: 0003_assignments
-Revises: 0002
+Revision ID: 0005_assignments
+Revises: 0004_actions
 Create Date: 2026-11-30 10:00:47.150747
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import models.base
 
-revision: str = '0003_assignments'
-down_revision: str | None = '0002'
+revision: str = '0005_assignments'
+down_revision: str | None = '0004_actions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
