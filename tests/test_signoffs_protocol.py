@@ -116,6 +116,12 @@ def test_hostile_role_names_and_arguments_are_escaped_everywhere(
         slack.wait_for("response_url", replies + 3)
         slack.wait_for("chat.postMessage", 2 * (number + 1), where=lambda c: c.response.get("channel") == "DUPM")
     assert len(dm_posts(slack, "UPM")) == 2 * len(HOSTILE)  # the new holder is asked once per added role
+    # Giving a hostile role to someone else edits the old holder's DM to "withdrawn", escaped too.
+    bot.command("signoff M-001 reassign Role <!channel> <@UEDITOR|eddie>")
+    withdrawn = slack.wait_for("chat.update", where=lambda c: c.response.get("channel") == "DUPM"
+                               and "withdrawn" in json.dumps(c.params.get("blocks")))[-1]
+    assert "withdrawn" in json.dumps(withdrawn.params["blocks"]) and "Role &lt;!channel&gt;" in json.dumps(
+        withdrawn.params["blocks"])
     with db() as session:
         roles = set(session.scalars(select(ApprovalSlot.role)))
     assert {f"Role {h}" for h in HOSTILE} | {f"{h}x" for h in HOSTILE} <= roles  # stored as typed...
