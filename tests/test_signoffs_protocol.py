@@ -160,6 +160,13 @@ def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, 
     bot.submit_view(view, {"reason": "Defects <!here> still open"}, user_id="UQA")  # a double submit
     owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER")
     assert "Defects &lt;!here&gt; still open" in json.dumps(owner[0].params["blocks"])
+    rejected = slack.messages["DUOWNER"][0]
+    assert button_value(rejected, "milestone_sections") == str(milestone_id)  # Edit sections: the picker
+    replies = len(slack.calls_to("response_url"))
+    bot.block_action("signoff_request_again", value=button_value(rejected, "signoff_request_again"),
+                     message=rejected)
+    again = slack.wait_for("response_url", replies + 1)[-1].params["text"]
+    assert "Already decided" in again and "QA Lead" in again  # nothing is asked before the report changes
 
     due = (date.today() + timedelta(days=10)).isoformat()
     open_and_submit(bot, slack, "UTECH", "signoff_approve_conditions",

@@ -378,7 +378,7 @@ def view_report(ack: Ack) -> None:
 def home(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
     now = utcnow()
     items: list[views.WaitingItem] = [
-        (milestone, slot.role, request.id, request.requested_at, request.revision,
+        (milestone, slot.role, request.id, request.requested_at, service.changes_for(session, request),
          jobs.report_link(deps.settings, milestone.id, milestone.revision, now))
         for request, slot, milestone in service.pending_requests(session, user_id)
         if not team_id or milestone.team_id == team_id
