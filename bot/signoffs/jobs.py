@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
+    changes_for,
     dm_requests,
     dm_roles,
     pending_requests,
@@ -67,7 +68,7 @@ def run(ctx: JobContext) -> list[str]:
         for request, slot, milestone in pending_requests(session):
             link = report_link(settings, milestone.id, milestone.revision, now)
             by_person[request.approver_id].append(
-                (milestone, slot.role, request.id, request.requested_at, request.revision, link))
+                (milestone, slot.role, request.id, request.requested_at, changes_for(session, request), link))
     lines: list[str] = []
     for approver, waiting in by_person.items():
         tz = cached_profile(ctx.deps, ctx.client, approver).tz

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.errors import NotAllowed, NotFound
+from bot.signoffs.content import changes_since
 from models import ActionItem, ActionStatus, ApprovalSlot, Decision, Milestone, SignOff, SignOffRequest
 
 APPROVING = (Decision.APPROVED.value, Decision.APPROVED_WITH_CONDITIONS.value)
@@ -302,6 +303,12 @@ def earlier_requests(session: Session, request_ids: list[int]) -> list[int]:
         if previous is not None and previous not in earlier:
             earlier.append(previous)
     return earlier
+
+
+def changes_for(session: Session, request: SignOffRequest) -> dict[str, dict[str, int]] | None:
+    """For a re-ask: what changed since this approver's outdated sign-off of the role (None otherwise)."""
+    signed = signed_revision(session, [request])
+    return changes_since(session, request.slot.milestone, signed) if signed is not None else None
 
 
 def signed_revision(session: Session, requests: list[SignOffRequest]) -> int | None:
