@@ -97,6 +97,7 @@ class Milestone(Base):
         "Distribution", max_length=200, placeholder="Executive Team, Stakeholders, Development Team"
     )
     confidentiality: Mapped[str | None] = field("Confidentiality", max_length=80, placeholder="Internal Use Only")
+    prepared_by_name: Mapped[str | None] = mapped_column(String(200))  # imported: a preparer not in Slack
 
     revision: Mapped[int] = mapped_column(Integer, default=1)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
