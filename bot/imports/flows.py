@@ -11,19 +11,26 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.errors import DomainError
+from bot.core.access import next_free_key
+from bot.core.errors import DomainError, InvalidInput
+from bot.deps import Deps
 from bot.imports.parsed import Parsed
 from bot.imports.parser import parse_file
 from bot.imports.people import Member, match_all
 from bot.imports.service import ImportResult, import_report
 from bot.imports.text import MAX_BYTES, Problem, ReportFormatError
-from models import UserProfile
+from bot.imports.views import result_modal
+from bot.slack.replies import save_failed, team_of, tell
+from bot.slack.submissions import AlreadySaved, claim
+from models import Milestone, UserProfile
 
 log = logging.getLogger(__name__)
 EmailLookup = Callable[[str], str | None]
@@ -121,7 +128,7 @@ class Outcome:
 
 def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, owner_id: str | None,
                key: str | None, client: WebClient | None, dry_run: bool = False,
-               now: datetime | None = None) -> Outcome:
+               now: datetime | None = None, claim: Callable[[Session], None] | None = None) -> Outcome:
     """Parse, match people (Slack calls before the transaction), create in one transaction (rolled back on
     any problem, and always for a dry run)."""
     now = now or datetime.now(UTC)
@@ -139,6 +146,8 @@ def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, ow
     with sessions() as session:
         transaction = session.begin()
         try:
+            if claim is not None:
+                claim(session)  # a double submit imports once
             result = import_report(session, parsed, team_id=team_id, owner_id=owner, key=key, people=people,
                                    now=now)
         except Exception:
@@ -171,10 +180,60 @@ def describe(outcome: Outcome) -> list[str]:
 
 def team_of_database(sessions: sessionmaker[Session]) -> str | None:
     """The one workspace in the database, if there is exactly one (the command line's default)."""
-    from models import Milestone
-
     with sessions() as session:
         teams = set(session.scalars(select(Milestone.team_id).distinct()).all())
         teams |= {t for t in session.scalars(select(UserProfile.team_id).distinct()).all() if t}
     return teams.pop() if len(teams) == 1 else None
 
+
+
+# ---- the modal ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    file_id: str
+    key: str | None
+    dry_run: bool
+
+
+def ensure_key_free(deps: Deps, team_id: str, key: str) -> None:
+    with deps.read() as session:
+        taken = session.scalar(select(Milestone.id).where(Milestone.team_id == team_id, Milestone.key == key))
+        free = next_free_key(session, team_id) if taken is not None else ""
+    if taken is not None:
+        raise InvalidInput({"key": f"{key} is already taken in this workspace; {free} is free."})
+
+
+def import_from_modal(deps: Deps, client: WebClient, body: dict[str, Any], request: ImportRequest) -> None:
+    """After the ack: fetch, import, and show the outcome in the modal (or tell the person, if it closed)."""
+    user_id, team_id, view = body["user"]["id"], team_of(body), body["view"]
+    name = "the file"
+    try:
+        name, data = fetch_slack_file(client, request.file_id)
+        outcome = run_import(deps.sessions, data, team_id=team_id, owner_id=user_id, key=request.key,
+                             client=client, dry_run=request.dry_run, claim=lambda s: claim(s, view))
+    except AlreadySaved:
+        return  # the same submission again (a retry): the first one answers
+    except ReportFormatError as error:
+        _show(client, body, "Nothing was imported", [f"{name}: {len(error.problems)} problem(s)",
+                                                     *(str(p) for p in error.problems)])
+        return
+    except DomainError as error:
+        _show(client, body, "Nothing was imported", [str(error)])
+        return
+    except SQLAlchemyError as error:
+        log.exception("importing %s failed", name)
+        _show(client, body, "Nothing was imported", [save_failed(error, kept="Try again in a moment")])
+        return
+    r = outcome.result
+    title = f"{r.key} checked: nothing was created" if outcome.dry_run else f"Imported as {r.key}"
+    _show(client, body, title, describe(outcome))
+    log.info("%s imported %s as %s (dry run: %s)", user_id, name, r.key, outcome.dry_run)
+
+
+def _show(client: WebClient, body: dict[str, Any], title: str, lines: list[str]) -> None:
+    try:
+        client.views_update(view_id=body["view"]["id"], view=result_modal(title, lines))
+    except (SlackApiError, KeyError):
+        tell(client, body, "\n".join([title, *lines])[:3000])
