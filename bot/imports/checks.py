@@ -3,6 +3,7 @@ them; where the file gives one, it is compared with the recomputed figure and a 
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -27,7 +28,10 @@ _TOTALS = {
 def _said(raw: str | None) -> Decimal | None:
     if raw is None or is_placeholder(raw):
         return None
-    return parse_number(raw.replace("*", ""))
+    value = parse_number(raw.replace("*", ""))
+    if value is not None and re.search(r"\bweeks?\b", raw, re.IGNORECASE):
+        value *= 5  # durations in weeks, as the template writes phases: five working days a week
+    return value
 
 
 def _differs(said: Decimal | None, computed: Decimal | None) -> bool:

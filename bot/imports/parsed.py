@@ -51,6 +51,7 @@ class Parsed:
     notes: list[Problem] = field(default_factory=list)  # warnings: imported, but read this
     problems: list[Problem] = field(default_factory=list)  # errors: nothing is imported
     lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (section, field) → line
+    missing: list[str] = field(default_factory=list)  # headings of the outline the file does not have
     claims: dict[str, tuple[int, str]] = field(default_factory=dict)  # computed figures as the file gives them
 
     def set(self, section: str, name: str, value: Any, line: int) -> None:

@@ -38,7 +38,7 @@ def parse(text: str) -> Parsed:
     for part in o.parts:
         src = doc.part(part.heading)
         if src is None:
-            p.note(0, f"no “{part.heading}” section: left empty")
+            p.missing.append(part.heading)
             continue
         if part.blocks:
             _blocks(part.blocks, part.section, (), layout.content(src.lines), part.heading, p)
@@ -47,6 +47,8 @@ def parse(text: str) -> Parsed:
     _facts(o.footer, o.footer_section, doc.footer, p, where="the footer")
     _extras(o, o.footer_section, doc.footer, p)
     _known_parts(doc, o, p)
+    if p.missing:
+        p.note(0, "not in the file, left empty: " + ", ".join(p.missing))
     check_claims(p)
     if p.problems:
         raise ReportFormatError(p.problems)
@@ -77,7 +79,7 @@ def _subsections(o: ol.Outline, part: ol.Part, src: layout.PartSrc, p: Parsed) -
         found = _find_sub(src, sub)
         if found is None:
             if not sub.heading_attr:
-                p.note(src.line, f"no “{sub.heading}” under “{part.heading}”: left empty")
+                p.missing.append(sub.heading)
             continue
         lines = layout.content(found.lines)
         if sub.heading_attr:

@@ -77,6 +77,7 @@ def _row(block: ol.Table, section: str, by_attr: dict[str, str], line: int, head
          p: Parsed) -> dict[str, Any] | None:
     specs = specs_of(section)
     row: dict[str, Any] = {"_line": line}
+    bad = False
     for column in block.columns:
         raw = by_attr.get(column.attr)
         if raw is None or not column.fields or column.attr == "notes_label":
@@ -89,6 +90,9 @@ def _row(block: ol.Table, section: str, by_attr: dict[str, str], line: int, head
                 row[spec.name] = decode_value(spec, raw, line, cell=True)
         except BadValue as error:
             p.problems.append(Problem(line, f"{column.heading} ({heading}): {error}"))
+            bad = True
+    if bad:
+        return None  # the import fails on the problem above; no second complaint about the same row
     if "notes_label" in by_attr:
         verdict = budget_verdict(_diff(row.get("actual"), row.get("budgeted")))
         row["notes"] = budget_note(by_attr["notes_label"], verdict)
@@ -108,7 +112,7 @@ def _required(section: str, row: dict[str, Any], heading: str, p: Parsed) -> dic
             continue
         default = model.__table__.c[spec.name].default
         if default is not None and default.is_scalar:
-            row[spec.name] = default.arg
+            row[spec.name] = str(default.arg)
         elif spec.name in ("severity",):
             p.problems.append(Problem(row["_line"], f"{heading}: this row has no {spec.label.lower()}"))
         else:
@@ -217,7 +221,8 @@ _ROW_ITEMS: dict[str, Callable[[layout.Item, int], dict[str, Any] | None]] = {
     "objective": _objective, "lesson": _lesson, "change": _change, "task": _task,
 }
 _TEMPLATE_ACTION = re.compile(r"^Action \d+: Description and owner$")
-_OWNER = re.compile(r"\bowner:\s*([^·;()\n]+?)\s*(?:·|;|\)|$)", re.IGNORECASE)
+_OWNER = re.compile(r"\bowner:\s*([^·;,()\n]+?)\s*(?:·|;|,|\)|$)", re.IGNORECASE)
+_META_TAIL = re.compile(r"\s*[(\[](?=[^()\[\]]*\b(?:owner|due)\b)[^()\[\]]*[)\]]\s*$", re.IGNORECASE)
 _HANDLE = re.compile(r"(<@[UW][A-Z0-9]+(?:\|[^>]*)?>|(?<![\w.])@[\w.\-]+)")
 _DUE = re.compile(r"\bdue:?\s*(\d{4}-\d{1,2}-\d{1,2})", re.IGNORECASE)
 
@@ -229,7 +234,7 @@ def action(item: layout.Item, horizon: str, p: Parsed) -> None:
         return
     at = raw.rfind(" — owner: ")
     meta = raw[at + 3:] if at >= 0 else raw
-    text = unescape(raw[:at]) if at >= 0 else unescape(raw)
+    text = unescape(raw[:at]) if at >= 0 else unescape(_META_TAIL.sub("", raw))
     owner_match = _OWNER.search(meta) or _HANDLE.search(meta)
     owner = None
     if owner_match:

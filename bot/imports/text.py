@@ -185,12 +185,32 @@ _PLACEHOLDER = re.compile(
 )
 
 
+# The template's instructions, left in by whoever filled it in (compared by their words).
+TEMPLATE_TEXT = frozenset(" ".join(re.findall(r"[a-z0-9]+", t.lower())) for t in (
+    "Comprehensive overview of the milestone achievement, its significance, impact on the project, and key "
+    "outcomes delivered.",
+    "Description and success criteria", "Description", "List any changes and justifications",
+    "Detailed description", "Justification", "Explanation", "Business need",
+    "Key activities that determined the milestone timeline and any delays encountered.",
+    "Mitigation applied", "Learning point", "Strategy description", "Plan description", "List of stakeholders",
+    "Summary of feedback", "Summary", "Positive feedback theme", "Improvement suggestion", "Feature request",
+    "Description and why it worked", "Issue and proposed solution", "Description and application",
+    "Current vs. proposed process", "Description and rationale", "List", "List of docs",
+    "Sessions and participants", "List with links", "Brief description", "On this milestone",
+    "Initial risk assessment", "Description and timeline", "Description and owner",
+    "Any conditions or comments associated with the sign-off.", "On track | Exceeded | Below",
+    "Project Manager/Technical Lead", "Target value", "Actual value",
+))
+
+
 def is_placeholder(text: str | None) -> bool:
     """A value the template's author left as it was: `[Milestone Name]`, `YYYY-MM-DD`, `$XX,XXX`, `XX%`."""
     if text is None:
         return True
     value = text.strip().strip("*_").strip()
     if not value or value in NOT_PROVIDED_MARKS or value.lower() == "not provided":
+        return True
+    if " ".join(re.findall(r"[a-z0-9]+", value.lower())) in TEMPLATE_TEXT:
         return True
     if value.startswith("[") and value.endswith("]") and "](" not in value:
         return True
