@@ -141,7 +141,7 @@ def test_missing_sections_and_placeholders_left_in() -> None:
         ("Nightly load finishes", "before 6:00", "5:10", "pending")]  # the empty row is left out
     assert [(b["category"], b["budgeted"], b["actual"], b["notes"]) for b in p.rows["budget"]] == [
         ("Labor", Decimal("40000"), None, None), ("Infrastructure", None, None, None)]
-    assert "next" not in p.fields  # [Next Milestone Name], YYYY-MM-DD and the template's instructions
+    assert p.fields["next"] == {}  # [Next Milestone Name], YYYY-MM-DD and the template's instructions
     assert "comments" not in p.fields
     assert p.signoffs == [] and p.actions == []
     assert p.fields["metadata"] == {"distribution": "Executive Team, Stakeholders, Development Team",

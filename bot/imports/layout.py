@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from bot.core.fields import unsafe_character_problem
 from bot.imports.text import Problem, ReportFormatError, letters, split_unescaped
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")  # a closing `#` run needs a space before it
 _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+")
 _RULE = re.compile(r"^\s{0,3}(?:-\s*){3,}$|^\s{0,3}(?:\*\s*){3,}$|^\s{0,3}(?:_\s*){3,}$")
 _ITEM = re.compile(r"^(\s{0,3})(?:([-*+])|(\d+)[.)])(?:\s+|$)(.*)$")

@@ -19,6 +19,7 @@ from bot.imports.text import Problem, ReportFormatError, decode, is_placeholder,
 from bot.imports.values import BadValue, block_text
 from bot.imports.values import decode as decode_value
 from bot.reports import outline as ol
+from bot.sections.service import get_section
 
 
 def parse_file(data: bytes) -> Parsed:
@@ -131,6 +132,9 @@ def _prose(block: ol.Prose, section: str | None, lines: list[layout.Line], p: Pa
 
 def _facts(block: ol.Facts, section: str, lines: list[layout.Line], p: Parsed, *, where: str) -> None:
     found = {layout.key(f.label): f for f in layout.facts(lines)}
+    wanted = {layout.key(f.label) for f in block.facts}
+    if wanted & found.keys() and get_section(section).kind == "one":
+        p.fields.setdefault(section, {})  # the record exists, even with every figure blank
     for fact in block.facts:
         src = found.get(layout.key(fact.label))
         if src is not None:

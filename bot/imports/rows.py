@@ -178,7 +178,7 @@ def _objective(item: layout.Item, index: int) -> dict[str, Any] | None:
     if label is None or priority is None:
         priority, rest = [*list(ObjectivePriority)[:3], ObjectivePriority.OTHER][min(index, 3)].value, item.text
     else:
-        rest = rest.lstrip(": ").lstrip()
+        rest = rest[2:] if rest.startswith(": ") else rest.lstrip(":").lstrip()
     title, description = _split(rest, " — ")
     text = inline_text(title)
     if text is None:

@@ -140,7 +140,7 @@ def _milestone(parsed: Parsed, team_id: str, owner_id: str, key: str, people: _P
 
 def _sections(m: Milestone, parsed: Parsed, people: _People, problems: list[Problem], notes: list[Problem]) -> None:
     for section in SECTIONS:
-        if section.kind == "one" and parsed.fields.get(section.key):
+        if section.kind == "one" and section.key in parsed.fields:
             lines = {name: parsed.lines.get((section.key, name), 0) for name in parsed.fields[section.key]}
             values = _values(section, parsed.fields[section.key], lines, people, problems, notes)
             setattr(m, section.relation, section.model(**values))

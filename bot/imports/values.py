@@ -158,7 +158,7 @@ def budget_note(raw: str, verdict: str) -> str | None:
     """The Notes cell of a budget row without the verdict the report adds (`Over budget — …`), given the
     verdict its figures give ("—" when they give none: the cell is then the note alone)."""
     text = cell_text(raw)
-    if text is None or letters(text) in ("under budget", "over budget", "on budget"):
+    if text is None or text.strip() in ("Under budget", "Over budget", "On budget"):
         return None
     if verdict == "—":
         return text
