@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
