@@ -123,3 +123,28 @@ def test_a_decimal_with_more_places_than_the_column_is_rounded_with_a_warning(db
         line = session.get(Milestone, result.milestone_id).budget_lines[0]  # type: ignore[union-attr]
         assert line.budgeted == Decimal("1000.01")
     assert any("rounded to two decimals" in str(n) and n.line == 8 for n in result.notes)
+
+
+def test_open_imported_items_are_reminded_from_the_next_sweep_once(db: sessionmaker[Session]) -> None:
+    """An imported past-due item is in today's digest to its owner, once: no message for the days already past."""
+    from bot.actions.reminders import select_due
+    from bot.settings import Settings
+    from models import Delivery, UserProfile
+
+    with db() as session, session.begin():
+        session.add(UserProfile(user_id="UKIM", team_id="T1", real_name="Kim Park", tz="UTC", tz_offset=0,
+                                fetched_at=NOW))
+        session.add(UserProfile(user_id="ULEAD", team_id="T1", real_name="Lee Lead", tz="UTC", tz_offset=0,
+                                fetched_at=NOW))
+    markdown = ("# Milestone Report: Old\n\n**Milestone ID**: M-050\n\n## Post-Milestone Activities\n\n"
+                "### Immediate Actions (Week 1)\n- [ ] Rotate the keys — owner: Kim Park · due 2025-03-31 · Open\n"
+                "- [x] Ship it — owner: Kim Park · due 2025-03-01 · ✅ Done\n")
+    with db() as session, session.begin():
+        import_markdown(session, markdown, "T1", "ULEAD")
+    tuesday_morning = datetime(2025, 4, 1, 10, tzinfo=UTC)  # working time in UTC
+    with db() as session:
+        due = select_due(session, tuesday_morning, Settings())
+        assert session.scalars(select(Delivery)).all() == []  # nothing was sent or owed for past days
+    digests = [d for d in due if d.recipient_id == "UKIM" and d.kind == "action_digest"]
+    assert [(d.local_date, [i.description for i in d.items]) for d in digests] == [
+        (date(2025, 4, 1), ["Rotate the keys"])]

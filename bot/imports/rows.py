@@ -284,7 +284,8 @@ def items(block: ol.Items, section: str | None, where: tuple[tuple[str, str], ..
 def _condition(item: layout.Item, p: Parsed) -> None:
     """`**Liam Patel (Project Manager)** — Condition: text` → the note of that role's sign-off."""
     who, rest = strip_strong(item.text)
-    match = re.match(r"^\s*—\s*([^:]+?)(?: \(on an outdated sign-off\))?:\s*(.*)$", rest, re.S)
+    # "— Condition: …", "— Comment (on an outdated sign-off): …", "— Condition (signed outside Slack): …"
+    match = re.match(r"^\s*—\s*([^:(]+?)(?:\s*\([^)]*\))?:\s*(.*)$", rest, re.S)
     if who is None or match is None:
         p.note(item.line, "a comment under “Comments & Conditions” that names no sign-off: not imported")
         return
