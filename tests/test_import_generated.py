@@ -110,7 +110,7 @@ def record(section: Section, *, full: bool) -> st.SearchStrategy[dict[str, Any]]
 
 
 _SEVERITIES = ["critical", "high", "medium", "low"]
-_SHOWN_BY_KIND = {
+_SHOWN_BY_KIND: dict[str, dict[str, tuple[str, ...]]] = {
     "risks": {"realized": ("risk", "impact", "management", "lessons"), "mitigated": ("risk", "management",
               "effectiveness"), "new": ("risk", "probability", "impact", "management")},
     "lessons": {k: ("title", "description") for k in ("went_well", "improve", "best_practice", "process")},
@@ -216,9 +216,9 @@ def test_generated_milestones_come_back_identical(db: sessionmaker[Session], spe
     with db() as session, session.begin():
         session.execute(delete(Milestone).where(Milestone.team_id == TEAM))
     with db() as session, session.begin():
-        original = create(session, spec)
+        created_id = create(session, spec).id
         session.expire_all()
-        original = session.get(Milestone, original.id)  # as stored (Numeric scale, dates)
+        original = session.get(Milestone, created_id)  # as stored (Numeric scale, dates)
         assert original is not None
         before, stored, items = export(session, original.id), snapshot(original), actions(session, original.id)
         session.delete(original)
