@@ -143,3 +143,21 @@ def test_a_dry_run_creates_nothing_and_says_what_it_would_create(
     time.sleep(0.2)
     with db() as session:
         assert session.scalars(select(Milestone)).all() == []
+
+
+def test_hostile_text_in_the_file_is_shown_escaped_and_forged_metadata_refused(
+        bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
+    view = open_modal(bot, slack, "import")
+    answer = submit(bot, {**view, "private_metadata": view["private_metadata"] + "x"}, ["F0"]).json()
+    assert answer["response_action"] == "errors" and "out of date or was changed" in answer["errors"]["file"]
+    markdown = ("# Milestone Report: <script>alert(1)</script>\n\n**Milestone ID**: M-066\n\n"
+                "## Post-Milestone Activities\n\n### Immediate Actions (Week 1)\n"
+                "- [ ] Ping everyone — owner: <!channel> · due 2030-01-01 · Open\n")
+    file_id = slack.add_file("hostile.md", markdown.encode())
+    assert submit(bot, view, [file_id]).status == 200
+    text = outcome(slack, view["id"])
+    assert "&lt;!channel&gt;" in text and "<!channel>" not in text
+    assert "&lt;script&gt;" in text and "<script>" not in text
+    with db() as session:
+        item = session.scalars(select(ActionItem)).one()
+        assert (item.owner_id, item.owner_name) == ("UOWNER", "<!channel>")
