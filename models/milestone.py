@@ -13,6 +13,7 @@ from models.base import Base, Choice, UTCDateTime, field, utcnow
 if TYPE_CHECKING:
     from models.actions import ActionItem
     from models.feedback import FeedbackResponse
+    from models.imports import ExternalSignoff
     from models.sections import (
         Appendix,
         ArchitectureChange,
@@ -138,6 +139,10 @@ class Milestone(Base):
         back_populates="milestone", cascade=_CASCADE, order_by="ApprovalSlot.position"
     )
     action_items: Mapped[list[ActionItem]] = relationship(back_populates="milestone", cascade=_CASCADE)
+    # Signatures an imported report recorded (bot.imports): shown, never counted as approvals.
+    external_signoffs: Mapped[list[ExternalSignoff]] = relationship(
+        cascade=_CASCADE, order_by="ExternalSignoff.position"
+    )
     feedback: Mapped[list[FeedbackResponse]] = relationship(cascade=_CASCADE)
 
 

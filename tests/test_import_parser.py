@@ -215,3 +215,17 @@ def test_numbers_with_separators_signs_and_currency(text: str, value: Decimal | 
 def test_mojibake_repair_leaves_real_accents_and_dashes_alone() -> None:
     text = "‚úÖ Done — café “quoted” üîÑ ‚è∏Ô∏è"
     assert repair_mojibake(text)[0] == "✅ Done — café “quoted” 🔄 ⏸️"
+
+
+@pytest.mark.parametrize(("signature", "decision"), [
+    ("✅ Approved (rev 7)", "approved"), ("☑️ Approved with conditions (rev 7)", "approved_with_conditions"),
+    ("↻ Outdated — ✅ Approved rev 6; report now rev 7", "approved"), ("❌ Rejected (rev 2)", "rejected"),
+    ("⏳ Pending", None), ("_________", None), ("", None), ("Signed", "approved"),
+    # how the report is to show sign-offs given outside Slack (read back the same way)
+    ("✅ Approved — signed outside Slack", "approved"),
+    ("☑️ Approved with conditions — signed outside Slack", "approved_with_conditions"),
+])
+def test_signatures_the_report_and_people_write(signature: str, decision: str | None) -> None:
+    from bot.imports.values import decision as read_decision
+
+    assert read_decision(signature) == decision

@@ -190,14 +190,14 @@ def import_report(session: Session, parsed: Parsed, *, team_id: str, owner_id: s
         m.action_items.append(item)
     if problems:
         raise ReportFormatError(problems)
-    session.add(m)
-    session.flush()
     for position, s in enumerate(parsed.signoffs):
         user_id, text = matcher.id_or_name(s.name)
-        session.add(ExternalSignoff(milestone_id=m.id, position=position, role=s.role[:64],
-                                    name=(s.name.text[:NAME_LIMIT] if s.name else None) if text is None else text,
-                                    user_id=user_id, decision=s.decision, signed_on=s.signed_on, note=s.note,
-                                    imported_by=owner_id))
+        written = s.name.text[:NAME_LIMIT] if s.name else None  # as the file wrote it, matched or not
+        m.external_signoffs.append(ExternalSignoff(
+            position=position, role=s.role[:64], name=text if text is not None else written, user_id=user_id,
+            decision=s.decision, signed_on=s.signed_on, note=s.note, imported_by=owner_id))
+    session.add(m)
+    session.flush()
     strangers = sum(1 for item in m.action_items if item.owner_name and item.status == ActionStatus.OPEN)
     if strangers:
         notes.append(Problem(0, f"{strangers} open action item(s) name an owner who is not a member here: they are "
