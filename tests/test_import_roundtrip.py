@@ -148,3 +148,17 @@ def test_open_imported_items_are_reminded_from_the_next_sweep_once(db: sessionma
     digests = [d for d in due if d.recipient_id == "UKIM" and d.kind == "action_digest"]
     assert [(d.local_date, [i.description for i in d.items]) for d in digests] == [
         (date(2025, 4, 1), ["Rotate the keys"])]
+
+
+def test_the_export_reads_the_same_without_its_summary_band(db: sessionmaker[Session]) -> None:
+    with db() as session, session.begin():
+        markdown = export(session, create_demo(session, TODAY).id)
+    band = markdown[markdown.index("**At a glance**"):markdown.index("## Executive Summary")]
+    assert band.count("\n- **") == 9
+    with_band, without = parse(markdown), parse(markdown.replace(band, ""))
+    assert _content(with_band) == _content(without)
+
+
+def _content(parsed: Any) -> str:
+    """What a parse found, without line numbers (the band moves every line)."""
+    return re.sub(r"(_?line'?[=:] ?)\d+", r"\1#", repr((parsed.fields, parsed.rows, parsed.actions, parsed.signoffs)))

@@ -161,3 +161,17 @@ def test_hostile_text_in_the_file_is_shown_escaped_and_forged_metadata_refused(
     with db() as session:
         item = session.scalars(select(ActionItem)).one()
         assert (item.owner_id, item.owner_name) == ("UOWNER", "<!channel>")
+
+
+def test_the_same_submission_twice_imports_once(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
+    view = open_modal(bot, slack, "import")
+    file_id = slack.add_file("payments.md", (SAMPLES / "mojibake_emoji.md").read_bytes())
+    assert submit(bot, view, [file_id]).status == 200
+    assert "Imported as M-107" in outcome(slack, view["id"])
+    updates = len(slack.calls_to("views.update"))
+    assert submit(bot, view, [file_id]).status == 200  # Slack's retry, or a double click
+    slack.wait_for("files.info", 2)
+    time.sleep(0.5)
+    assert len(slack.calls_to("views.update")) == updates  # no "already taken" shown over the result
+    with db() as session:
+        assert [m.key for m in session.scalars(select(Milestone)).all()] == ["M-107"]
