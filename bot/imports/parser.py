@@ -18,6 +18,7 @@ from bot.imports.parsed import Parsed, specs_of
 from bot.imports.text import Problem, ReportFormatError, decode, is_placeholder, parse_number, unescape
 from bot.imports.values import BadValue, block_text
 from bot.imports.values import decode as decode_value
+from bot.reports import coverage
 from bot.reports import outline as ol
 from bot.sections.service import get_section
 
@@ -32,7 +33,7 @@ def parse_file(data: bytes) -> Parsed:
 
 def parse(text: str) -> Parsed:
     doc = layout.split(text)
-    o = ol.outline()
+    o = coverage.outline()
     p = Parsed()
     _title(doc, p)
     _facts(o.header, o.header_section, doc.header, p, where="the heading")
