@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.actions.service import ReminderHistory
+from bot.actions.service import ReminderHistory, is_overdue
 from bot.feedback.service import compute_metrics
 from bot.reports.data import (
     ActionRow,
@@ -73,7 +73,7 @@ def effort_row(role: str, planned: Decimal | None, actual: Decimal | None) -> Ef
 
 
 def action_row(item: ActionItem, owner: str, h: ReminderHistory | None, today: date) -> ActionRow:
-    overdue = item.status == ActionStatus.OPEN and item.due_date is not None and item.due_date < today
+    overdue = is_overdue(item.status, item.due_date, item.snoozed_until, today)  # today: the owner's
     effort = "—" if item.effort_days is None else fmt_days(item.effort_days)
     return ActionRow(
         id=item.id, description=item.description, owner=owner, due=item.due_date, status=item.status,

@@ -72,7 +72,7 @@ def run(ctx: JobContext) -> list[str]:
     lines: list[str] = []
     for approver, waiting in by_person.items():
         tz = cached_profile(ctx.deps, ctx.client, approver).tz
-        if not is_working_time(local_now(now, tz), settings):  # type: ignore[arg-type]
+        if not is_working_time(local_now(now, tz), settings):
             continue  # outside their working hours: a later sweep today (their today) sends it
         today = local_date(now, tz)
         items = [item for item in waiting
