@@ -105,7 +105,7 @@ class SignoffProgress:
         """"3 of 4 approved (1 with conditions, 1 pending)"; "no approvers" without required roles."""
         if not self.required:
             return "no approvers"
-        extras = [f"{n} {what}" for n, what in ((self.conditional, "conditional"), (self.rejected, "rejected"),
+        extras = [f"{n} {what}" for n, what in ((self.conditional, "with open conditions"), (self.rejected, "rejected"),
                                                  (self.outdated, "outdated"),
                                                  (self.pending - self.outdated, "pending")) if n]
         return f"{self.approved} of {self.required} approved" + (f" ({', '.join(extras)})" if extras else "")
