@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -207,6 +207,23 @@ def bot(server: Server, slack: FakeSlack, db: sessionmaker[Session]) -> Iterator
     """Signed requests to the running bot, on empty tables, with the fake Slack reset."""
     yield SlackSender(server.base_url, slack)
     wait_until_quiet(slack)
+    wait_until_owed_work_is_done(db)
+    wait_until_quiet(slack)
+
+
+def wait_until_owed_work_is_done(db: sessionmaker[Session], limit: float = 15.0) -> None:
+    """Wait until no message is being sent (no claimed outbox row): work that makes no Slack call for a while
+    (rendering a PDF before its upload) must not land in the next test's tables."""
+    from models import Delivery, DeliveryStatus
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with db() as session:
+            claimed = session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.CLAIMED))
+        if not claimed:
+            return
+        time.sleep(0.1)
 
 
 @contextmanager
