@@ -288,23 +288,6 @@ def claim_requests(
     return plan
 
 
-def record_dm(session: Session, milestone_id: int, user_id: str, channel: str, ts: str) -> None:
-    session.execute(
-        update(FeedbackRequest)
-        .where(FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id)
-        .values(dm_channel=channel, dm_ts=ts)
-    )
-
-
-def forget_request(session: Session, milestone_id: int, user_id: str) -> None:
-    """The DM could not be sent: drop the claim so the person can be asked again later."""
-    session.execute(
-        delete(FeedbackRequest).where(
-            FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id
-        )
-    )
-
-
 @dataclass(frozen=True)
 class RequestCounts:
     asked: int
@@ -329,3 +312,43 @@ def due_reminders(session: Session, now: datetime, after: timedelta) -> list[tup
 
 def mark_reminded(session: Session, request_id: int, now: datetime) -> None:
     session.execute(update(FeedbackRequest).where(FeedbackRequest.id == request_id).values(reminded_at=now))
+
+
+def pending_for(session: Session, signing_key: bytes, user_id: str, team_id: str, limit: int = 20) -> list[
+    tuple[Milestone, str]
+]:
+    """Feedback asked of this person and not given yet, newest request first: (milestone, who asked)."""
+    rows = session.execute(
+        select(Milestone, FeedbackRequest.requested_by)
+        .join(FeedbackRequest, FeedbackRequest.milestone_id == Milestone.id)
+        .where(FeedbackRequest.user_id == user_id, Milestone.team_id == team_id)
+        .order_by(FeedbackRequest.requested_at.desc())
+        .limit(limit)
+    ).all()
+    return [(m, by) for m, by in rows if find_response(session, signing_key, m, user_id) is None]
+
+
+def request_ids(session: Session, milestone_id: int, user_ids: Sequence[str]) -> dict[str, int]:
+    """The request rows of these people for this milestone: user id → request id."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(FeedbackRequest.user_id, FeedbackRequest.id).where(
+        FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id.in_(list(user_ids)))).all()
+    return {user_id: request_id for user_id, request_id in rows}
+
+
+def request_dm(session: Session, milestone_id: int, user_id: str) -> tuple[str, str] | None:
+    """Where the request DM to this person landed, if it was sent."""
+    row = session.execute(select(FeedbackRequest.dm_channel, FeedbackRequest.dm_ts).where(
+        FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id)).one_or_none()
+    return (row[0], row[1]) if row is not None and row[0] and row[1] else None
+
+
+def record_dm(session: Session, request_id: int, channel: str, ts: str) -> None:
+    session.execute(update(FeedbackRequest).where(FeedbackRequest.id == request_id)
+                    .values(dm_channel=channel, dm_ts=ts))
+
+
+def forget_request(session: Session, request_id: int) -> None:
+    """The DM could not be sent: drop the claim so the person can be asked again later."""
+    session.execute(delete(FeedbackRequest).where(FeedbackRequest.id == request_id))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.feedback.service import (
     ACCEPTS_NO,
@@ -16,13 +16,35 @@ from bot.feedback.service import (
     RequestPlan,
 )
 from bot.slack.forms import Block, field_block, modal, option, plain
+from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate, user
 from models import Milestone
 from models.base import field_spec
 from models.feedback import FeedbackGroup, FeedbackResponse, FeedbackTheme
 
 SUBMIT_CALLBACK = "feedback_submit"
-GIVE_ACTION = "feedback_give"
+GIVE_ACTION = "feedback_give"  # button, value: GiveFeedback
+
+
+@dataclass(frozen=True)
+class GiveFeedback(Payload):
+    """A "Give feedback" button (DM, channel post, App Home)."""
+
+    KIND: ClassVar[str] = "feedback.give"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class FeedbackForm(Payload):
+    """The answer modal's metadata: the milestone, and whether App Home opened it (refresh it after)."""
+
+    KIND: ClassVar[str] = "feedback.form"
+    milestone: int
+    from_home: bool
+
+
+def give_value(milestone_id: int) -> str:
+    return GiveFeedback(milestone_id).pack()
 
 SATISFACTION_LABELS = {
     1: "1 · Very dissatisfied",
@@ -61,14 +83,9 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def metadata(milestone_id: int, dm: tuple[str, str] | None = None, *, from_home: bool = False) -> str:
-    """What the submission needs back: the milestone, the request DM to mark answered, whether Home opened it."""
-    data: dict[str, Any] = {"milestone_id": milestone_id}
-    if dm:
-        data["dm"] = list(dm)
-    if from_home:
-        data["home"] = True
-    return json.dumps(data)
+def metadata(milestone_id: int, *, from_home: bool = False) -> str:
+    """What the submission needs back; the request DM to mark answered is found in the database."""
+    return FeedbackForm(milestone_id, from_home).pack(limit=PRIVATE_METADATA_LIMIT)
 
 
 def feedback_modal(
@@ -163,7 +180,7 @@ def request_message(milestone: Milestone, requester_id: str, *, reminder: bool) 
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "feedback", "elements": [
             {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"), "style": "primary",
-             "value": str(milestone.id)},
+             "value": give_value(milestone.id)},
         ]},
         _context("You can answer anonymously."),
     ]
@@ -177,7 +194,7 @@ def answered_message(milestone: Milestone) -> tuple[str, list[Block]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "feedback", "elements": [
             {"type": "button", "action_id": GIVE_ACTION, "text": plain("Change my answer"),
-             "value": str(milestone.id)},
+             "value": give_value(milestone.id)},
         ]},
     ]
     return f"You gave feedback on {milestone.key}", blocks
@@ -300,6 +317,6 @@ def home_blocks(pending: list[tuple[Milestone, str]]) -> list[Block]:
                      "text": truncate(f"*{esc(milestone.key)} · {esc(milestone.name)}* — asked by {user(requester)}",
                                       3000)},
             "accessory": {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"),
-                          "value": str(milestone.id)},
+                          "value": give_value(milestone.id)},
         })
     return blocks

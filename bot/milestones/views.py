@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from bot.milestones.service import Progress
 from bot.sections.service import SECTIONS, Section
-from bot.sections.views import EDIT_SECTION, section_select, section_value
+from bot.sections.views import EDIT_SECTION, EditSection, section_select
 from bot.slack.forms import Block, field_blocks, modal, plain
+from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate
 from models import FieldSpec, Milestone, Status, Version
 from models.base import FieldValue
 
 NEW_CALLBACK = "milestone_new"
-OPEN_SECTIONS = "milestone_sections"  # button, value: milestone id → the section picker
-SHOW = "milestone_show"  # button, value: milestone id → the summary, only to the clicker
-NEW = "milestone_new_button"  # button: opens the "new" modal
+OPEN_SECTIONS = "milestone_sections"  # button, value: MilestoneRef → the section picker
+SHOW = "milestone_show"  # button, value: MilestoneRef → the summary, only to the clicker
+NEW = "milestone_new_button"  # button, value: NewMilestone → opens the "new" modal
+NEW_SHORTCUT = "milestone_new_shortcut"  # global shortcut (manifest.yml)
+SHOW_CALLBACK = "milestone_show_modal"
+
+Origin = Literal["command", "home", "shortcut", "help"]
+
+
+@dataclass(frozen=True)
+class MilestoneRef(Payload):
+    """A button about one milestone (checked again against the database and the clicker)."""
+
+    KIND: ClassVar[str] = "milestone.ref"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class NewMilestone(Payload):
+    """The "new milestone" modal's metadata (and the button that opens it): where it was opened from."""
+
+    KIND: ClassVar[str] = "milestone.new"
+    origin: Origin
+
+
+def ref(milestone_id: int) -> str:
+    return MilestoneRef(milestone_id).pack()
 
 LIST_LIMIT = 40  # one block each, under the 50 blocks a message may hold
 HOME_LIMIT = 20
@@ -52,14 +78,14 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def new_modal(specs: list[FieldSpec], initial: dict[str, FieldValue], meta: str) -> dict[str, Any]:
+def new_modal(specs: list[FieldSpec], initial: dict[str, FieldValue], origin: Origin) -> dict[str, Any]:
     intro = {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "You will own this milestone. Choose at least one approver; "
                       "you can fill in the report's sections next."}],
     }
     return modal(NEW_CALLBACK, "New milestone", [intro, *field_blocks(specs, initial)], submit="Create",
-                 private_metadata=meta)
+                 private_metadata=NewMilestone(origin).pack(limit=PRIVATE_METADATA_LIMIT))
 
 
 def approvers_text(milestone: Milestone) -> str:
@@ -81,9 +107,9 @@ def created_dm(milestone: Milestone, channel_problem: str | None) -> tuple[str, 
     if channel_problem:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {channel_problem}"}})
     blocks.append({"type": "actions", "block_id": "created", "elements": [
-        _button("Fill in sections", OPEN_SECTIONS, str(milestone.id), "primary"),
-        _button("Executive summary", EDIT_SECTION, section_value(milestone.id, SECTIONS[1])),
-        _button("Show summary", SHOW, str(milestone.id)),
+        _button("Fill in sections", OPEN_SECTIONS, ref(milestone.id), "primary"),
+        _button("Executive summary", EDIT_SECTION, EditSection(milestone.id, SECTIONS[1].key, None).pack()),
+        _button("Show summary", SHOW, ref(milestone.id)),
     ]})
     return text, blocks
 
@@ -99,8 +125,8 @@ def created_message(milestone: Milestone) -> tuple[str, list[Block]]:
             f"anyone can look with `/milestone show {esc(milestone.key)}`."
         )}]},
         {"type": "actions", "block_id": "created", "elements": [
-            _button("Fill in sections", OPEN_SECTIONS, str(milestone.id)),
-            _button("Show summary", SHOW, str(milestone.id)),
+            _button("Fill in sections", OPEN_SECTIONS, ref(milestone.id)),
+            _button("Show summary", SHOW, ref(milestone.id)),
         ]},
     ]
     return text, blocks
@@ -115,7 +141,7 @@ def list_blocks(items: list[Milestone], progress: dict[int, Progress], total: in
         blocks.append({
             "type": "section",
             "text": {"type": "mrkdwn", "text": line(milestone, progress.get(milestone.id))},
-            "accessory": _button("Show", SHOW, str(milestone.id)),
+            "accessory": _button("Show", SHOW, ref(milestone.id)),
         })
     if total > len(items):
         more = f"… and {total - len(items)} older. `/milestone show M-001` shows any one of them."
@@ -159,10 +185,15 @@ def show_blocks(
     ]
     if can_edit:
         blocks.append({"type": "actions", "block_id": "edit", "elements": [
-            _button("Edit sections", OPEN_SECTIONS, str(milestone.id), "primary"),
+            _button("Edit sections", OPEN_SECTIONS, ref(milestone.id), "primary"),
             section_select(milestone, SECTIONS),
         ]})
     return f"{title(milestone)}: {_label(Status, milestone.status)}", blocks
+
+
+def show_modal(text: str, blocks: list[Block]) -> dict[str, Any]:
+    """`show` where no ephemeral message can go (App Home, a modal): the same blocks in a modal."""
+    return modal(SHOW_CALLBACK, "Milestone", blocks, submit=None, close="Close")
 
 
 def home_blocks(items: list[Milestone], progress: dict[int, Progress], total: int) -> list[Block]:
@@ -176,13 +207,13 @@ def home_blocks(items: list[Milestone], progress: dict[int, Progress], total: in
         blocks.append({
             "type": "section",
             "text": {"type": "mrkdwn", "text": line(milestone, progress.get(milestone.id))},
-            "accessory": _button("Edit", OPEN_SECTIONS, str(milestone.id)),
+            "accessory": _button("Edit", OPEN_SECTIONS, ref(milestone.id)),
         })
     if total > len(items):
         more = f"… and {total - len(items)} older: `/milestone list` shows them all."
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     blocks.append({"type": "actions", "block_id": "milestones_home", "elements": [
-        _button("New milestone", NEW, "new", "primary"),
+        _button("New milestone", NEW, NewMilestone("home").pack(), "primary"),
     ]})
     blocks.append({"type": "divider"})
     return blocks

@@ -246,12 +246,17 @@ for _section in SECTIONS:
         _BY_KEY.setdefault(_name, _section)
 
 
+def find_section(key: str) -> Section | None:
+    """The section named by its key or an alias (`risks`, `executive-summary`), or None."""
+    return _BY_KEY.get(key.strip().lower().replace("-", "_"))
+
+
 def get_section(key: str) -> Section:
-    """The section named by its key or an alias (`risks`, `executive-summary`); NotFound lists the keys."""
-    section = _BY_KEY.get(key.strip().lower().replace("-", "_"))
+    """The section named by our own code (a known key); NotFound without echoing the name, since
+    typed names are answered by the Slack layer, which escapes them."""
+    section = find_section(key)
     if section is None:
-        keys = ", ".join(f"`{s.key}`" for s in SECTIONS)
-        raise NotFound(f"There is no section `{key}`. Sections: {keys}.")
+        raise NotFound("There is no such section.")
     return section
 
 

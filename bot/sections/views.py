@@ -6,13 +6,14 @@ Modal stack (Slack allows 3): picker → section (form or row list) → row form
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.sections.service import MAX_ROWS, Section
 from bot.slack.forms import Block, field_blocks, modal, option, plain
+from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate
 from models import FieldSpec, Milestone
 from models.base import FieldValue
@@ -22,29 +23,62 @@ FORM_CALLBACK = "section_form"
 ROWS_CALLBACK = "section_rows"
 ROW_CALLBACK = "section_row"
 
-EDIT_SECTION = "section_edit"  # button, value "<milestone id>:<section key>"
-SELECT_SECTION = "section_select"  # static select, option values as above
-ROW_ADD = "section_row_add"  # value "<milestone id>:<section key>"
-ROW_EDIT = "section_row_edit"  # value "<milestone id>:<section key>:<row id>"
+EDIT_SECTION = "section_edit"  # button, value: EditSection (row None)
+SELECT_SECTION = "section_select"  # static select, option values: EditSection
+ROW_ADD = "section_row_add"  # value: EditSection (row None)
+ROW_EDIT = "section_row_edit"  # value: EditSection with the row
 ROW_REMOVE = "section_row_remove"
 
 
-def metadata(**context: Any) -> str:
-    """Context for the next request (which milestone, section, row, parent view). Never trusted for
-    permissions: every submission checks again who may edit."""
-    return json.dumps({k: v for k, v in context.items() if v is not None}, separators=(",", ":"))
+@dataclass(frozen=True)
+class EditSection(Payload):
+    """A button or menu option naming a section (and a row). Never trusted for permissions: every click
+    checks again who may edit."""
+
+    KIND: ClassVar[str] = "section.edit"
+    milestone: int
+    section: str
+    row: int | None
 
 
-def read_metadata(raw: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+@dataclass(frozen=True)
+class PickerContext(Payload):
+    """The section picker's metadata."""
+
+    KIND: ClassVar[str] = "section.picker"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class SectionContext(Payload):
+    """A section's form or row list: which section, and the picker view below it (to refresh), if any.
+    `confirm`: opened straight from a slash command, so say "Saved · revision N" after saving."""
+
+    KIND: ClassVar[str] = "section.form"
+    milestone: int
+    section: str
+    picker: str | None
+    confirm: bool
+
+
+@dataclass(frozen=True)
+class RowContext(Payload):
+    """A row's form: the row (None: a new one), the row list under it and the picker under that."""
+
+    KIND: ClassVar[str] = "section.row"
+    milestone: int
+    section: str
+    row: int | None
+    rows_view: str
+    picker: str | None
+
+
+def metadata_of(payload: Payload) -> str:
+    return payload.pack(limit=PRIVATE_METADATA_LIMIT)
 
 
 def section_value(milestone_id: int, section: Section, row_id: int | None = None) -> str:
-    return f"{milestone_id}:{section.key}" + (f":{row_id}" if row_id is not None else "")
+    return EditSection(milestone_id, section.key, row_id).pack()
 
 
 def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:

@@ -11,6 +11,7 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.core.errors import DomainError
+from bot.core.fields import unsafe_character_problem
 from bot.slack.text import esc
 
 
@@ -104,6 +105,10 @@ class CommandRouter:
         return text, blocks
 
     def dispatch(self, ack: Ack, respond: Respond, client: WebClient, body: dict[str, Any]) -> None:
+        problem = unsafe_character_problem(body.get("text") or "")
+        if problem:  # a NUL or a direction override reaches no query and no message
+            ack(text=f":warning: {problem}", response_type="ephemeral")
+            return
         args = split_args(body.get("text", ""))
         name = args[0].lower() if args else "help"
         ctx = CommandContext(
