@@ -62,6 +62,7 @@ def register(app: App, deps: Deps) -> None:
                summary="Milestones of this workspace, newest first, with sign-off progress", order=30)
     router.add("show", partial(flows.show_command, deps), summary="A milestone's summary and buttons, only to you",
                usages=[("show <ID>", "show M-042")], order=31)
+    router.help_buttons.append(partial(views.new_button, "help"))
     app.view(views.NEW_CALLBACK)(partial(create, deps))
     app.action(views.NEW)(partial(new_button, deps))
     app.shortcut(views.NEW_SHORTCUT)(partial(new_shortcut, deps))

@@ -44,7 +44,6 @@ def ref(milestone_id: int) -> str:
     return MilestoneRef(milestone_id).pack()
 
 LIST_LIMIT = 40  # one block each, under the 50 blocks a message may hold
-HOME_LIMIT = 20
 
 
 def _label(choices: type[Status] | type[Version], value: str | None) -> str:
@@ -76,6 +75,10 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     if style:
         button["style"] = style
     return button
+
+
+def new_button(origin: Origin, style: str | None = "primary") -> dict[str, Any]:
+    return _button("New milestone", NEW, NewMilestone(origin).pack(), style)
 
 
 def new_modal(specs: list[FieldSpec], initial: dict[str, FieldValue], origin: Origin) -> dict[str, Any]:
@@ -194,26 +197,3 @@ def show_blocks(
 def show_modal(text: str, blocks: list[Block]) -> dict[str, Any]:
     """`show` where no ephemeral message can go (App Home, a modal): the same blocks in a modal."""
     return modal(SHOW_CALLBACK, "Milestone", blocks, submit=None, close="Close")
-
-
-def home_blocks(items: list[Milestone], progress: dict[int, Progress], total: int) -> list[Block]:
-    """App Home: the milestones I own or edit, with quick buttons."""
-    blocks: list[Block] = [
-        {"type": "header", "text": plain("Milestones you own or edit", 150)},
-    ]
-    if not items:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "None yet."}})
-    for milestone in items:
-        blocks.append({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": line(milestone, progress.get(milestone.id))},
-            "accessory": _button("Edit", OPEN_SECTIONS, ref(milestone.id)),
-        })
-    if total > len(items):
-        more = f"… and {total - len(items)} older: `/milestone list` shows them all."
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
-    blocks.append({"type": "actions", "block_id": "milestones_home", "elements": [
-        _button("New milestone", NEW, NewMilestone("home").pack(), "primary"),
-    ]})
-    blocks.append({"type": "divider"})
-    return blocks

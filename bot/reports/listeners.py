@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial, update_wrapper
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -20,15 +21,18 @@ from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
 from bot.core.access import ensure_can_edit, get_by_key
-from bot.core.errors import DomainError, InvalidInput
+from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.deps import Deps
+from bot.milestones.views import MilestoneRef
 from bot.reports import views
 from bot.reports.rendering import render_markdown
 from bot.reports.service import Report, load_report, sign_link
 from bot.settings import Settings
 from bot.slack import outbox
+from bot.slack.forms import modal
 from bot.slack.notifier import DeliveryError, Notifier
-from bot.slack.permissions import admin_flag
+from bot.slack.permissions import admin_flag, load_milestone
+from bot.slack.replies import open_or_push, team_of, tell
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.text import channel as channel_ref
 from bot.slack.text import esc
@@ -37,6 +41,9 @@ from models import Delivery, Milestone, ReportPost, utcnow
 
 log = logging.getLogger(__name__)
 FINAL_REPORT = "final_report"
+PREVIEW_ACTION = "report_preview"  # button, value: MilestoneRef (App Home, show)
+POST_ACTION = "report_post"  # button, value: MilestoneRef, with a confirmation
+PREVIEW_CALLBACK = "report_preview_modal"
 # users.info look-ups per report for people whose names are not cached (the rest show as ids).
 MAX_NAME_LOOKUPS = 30
 USAGE = "Usage: `/milestone report M-042` · `/milestone report M-042 #channel` · `/milestone report M-042 preview`"
@@ -178,6 +185,50 @@ def view_report_clicked(ack: Ack) -> None:
     ack()  # a link button: Slack opens the URL; the click only needs an answer
 
 
+def _clicked_milestone(body: dict[str, Any]) -> int:
+    return MilestoneRef.unpack((body.get("actions") or [{}])[0].get("value")).milestone
+
+
+def preview_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """"Preview report" (App Home, `show`): the summary and the report link in a modal, only to the clicker."""
+    ack()
+    try:
+        milestone_id = _clicked_milestone(body)
+        with deps.session() as session:
+            milestone = load_milestone(session, team_of(body), milestone_id)
+            channel = milestone.report_channel_id
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    report = compile_report(deps, client, milestone_id)
+    where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
+    _text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
+    open_or_push(client, body, modal(PREVIEW_CALLBACK, "Report preview", blocks, submit=None, close="Close"))
+
+
+def post_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """"Post report" (App Home, `show`, after a confirmation): as `/milestone report <ID>`, told to the clicker."""
+    ack()
+    user_id, team_id = body["user"]["id"], team_of(body)
+    try:
+        milestone_id = _clicked_milestone(body)
+        is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
+        with deps.session() as session:
+            milestone = load_milestone(session, team_id, milestone_id)
+            ensure_can_edit(session, milestone, user_id, is_admin=is_admin)
+            channel = milestone.report_channel_id
+            if not channel:
+                raise NotFound(f"{milestone.key} has no report channel yet. Post it with "
+                               f"`/milestone report {milestone.key} #channel`.")
+        report = compile_report(deps, client, milestone_id)
+        published = publish(client, deps, report, render_markdown(report), channel, posted_by=user_id)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    tell(client, body, f":white_check_mark: Posted the {esc(report.key)} report (revision {report.revision}) to "
+                       f"{channel_ref(published.channel)}.")
+
+
 def owe_final_report(session: Session, milestone: Milestone, now: datetime) -> int | None:
     """Record, in the transaction that accepts the milestone, that its final report is owed (once per
     revision); None when there is no report channel or it is already owed."""
@@ -239,6 +290,8 @@ def register(app: App, deps: Deps) -> None:
         order=60,
     )
     app.action(views.VIEW_REPORT_ACTION)(view_report_clicked)
+    app.action(PREVIEW_ACTION)(partial(preview_clicked, deps))
+    app.action(POST_ACTION)(partial(post_clicked, deps))
     deps.on_accepted.append(update_wrapper(partial(post_final_report, deps), post_final_report))
 
 
