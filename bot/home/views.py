@@ -9,22 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from bot.actions import views as action_views
 from bot.core.formats import day
 from bot.home.service import Hub
 from bot.milestones import views as milestone_views
-from bot.milestones.views import MilestoneRef
 from bot.slack.forms import Block, plain
 from bot.slack.payloads import Payload
-from bot.slack.text import channel, esc, truncate
+from bot.slack.text import channel, truncate
 from models import Milestone, ReportPost
 
 MAX_BLOCKS = 100
 PAGE = 5  # milestones per page
 SHOW_MORE = "home_show_more"  # button, value: HomePage
-REQUEST_SIGNOFF = "home_request_signoff"  # button, value: MilestoneRef → the completeness check
-PREVIEW_REPORT = "report_preview"  # button, value: MilestoneRef (handled by bot.reports)
-POST_REPORT = "report_post"  # button, value: MilestoneRef (handled by bot.reports)
+REQUEST_SIGNOFF = milestone_views.REQUEST_SIGNOFF
 STATE_ICONS = {"Draft": ":pencil2:", "In review": ":hourglass_flowing_sand:", "Accepted": ":white_check_mark:"}
 
 INTRO = (
@@ -95,32 +91,13 @@ def hub_text(hub: Hub) -> str:
             f"owner <@{m.owner_id}>")
 
 
-def hub_buttons(milestone: Milestone) -> Block:
-    ref = MilestoneRef(milestone.id).pack()
-    post_confirm = {
-        "title": plain("Post the report?", 100),
-        "text": {"type": "mrkdwn", "text": truncate(
-            f"The {esc(milestone.key)} report goes to "
-            f"{channel(milestone.report_channel_id) if milestone.report_channel_id else 'its channel'}.", 300)},
-        "confirm": plain("Post", 30),
-        "deny": plain("Not now", 30),
-    }
-    return {"type": "actions", "block_id": f"hub_{milestone.id}", "elements": [
-        _button("Edit sections", milestone_views.OPEN_SECTIONS, ref, "primary"),
-        _button("Request sign-off", REQUEST_SIGNOFF, ref),
-        _button("Preview report", PREVIEW_REPORT, ref),
-        _button("Post report", POST_REPORT, ref, confirm=post_confirm),
-        action_views.add_button(milestone.id, "Add action"),
-    ]}
-
-
 def hubs(items: list[Hub], total: int, shown: int) -> list[Block]:
     blocks: list[Block] = [{"type": "header", "text": plain("Your milestones", 150)}]
     if not items:
         blocks.append(_context("None yet: milestones you own or edit appear here."))
     for hub in items:
         blocks.append(_section(hub_text(hub)))
-        blocks.append(hub_buttons(hub.milestone))
+        blocks.append(milestone_views.hub_buttons(hub.milestone))
     if total > len(items):
         more = HomePage(shown + PAGE).pack()
         blocks.append(_section(f"Showing {len(items)} of {total}.", _button("Show more", SHOW_MORE, more)))

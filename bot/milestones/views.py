@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from bot.actions import views as action_views
+from bot.feedback.views import GIVE_ACTION, give_value
 from bot.milestones.service import Progress
 from bot.sections.service import SECTIONS, Section
 from bot.sections.views import EDIT_SECTION, EditSection, section_select
 from bot.slack.forms import Block, field_blocks, modal, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
-from bot.slack.text import esc, truncate
+from bot.slack.text import channel, esc, truncate
 from models import FieldSpec, Milestone, Status, Version
 from models.base import FieldValue
 
@@ -20,6 +22,9 @@ SHOW = "milestone_show"  # button, value: MilestoneRef → the summary, only to 
 NEW = "milestone_new_button"  # button, value: NewMilestone → opens the "new" modal
 NEW_SHORTCUT = "milestone_new_shortcut"  # global shortcut (manifest.yml)
 SHOW_CALLBACK = "milestone_show_modal"
+REQUEST_SIGNOFF = "home_request_signoff"  # button, value: MilestoneRef → the completeness check (bot.home)
+PREVIEW_REPORT = "report_preview"  # button, value: MilestoneRef (handled by bot.reports)
+POST_REPORT = "report_post"  # button, value: MilestoneRef, after a confirmation (handled by bot.reports)
 
 Origin = Literal["command", "home", "shortcut", "help"]
 
@@ -187,11 +192,35 @@ def show_blocks(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(sections_text, 3000)}]},
     ]
     if can_edit:
-        blocks.append({"type": "actions", "block_id": "edit", "elements": [
-            _button("Edit sections", OPEN_SECTIONS, ref(milestone.id), "primary"),
-            section_select(milestone, SECTIONS),
+        blocks.append(hub_buttons(milestone))
+        blocks.append({"type": "actions", "block_id": "edit", "elements": [section_select(milestone, SECTIONS)]})
+    else:
+        blocks.append({"type": "actions", "block_id": "look", "elements": [
+            _button("View report", PREVIEW_REPORT, ref(milestone.id), "primary"),
+            _button("Give feedback", GIVE_ACTION, give_value(milestone.id)),
         ]})
     return f"{title(milestone)}: {_label(Status, milestone.status)}", blocks
+
+
+def hub_buttons(milestone: Milestone) -> Block:
+    """What owners and editors do with a milestone, the same on App Home and in `show`."""
+    value = ref(milestone.id)
+    where = channel(milestone.report_channel_id) if milestone.report_channel_id else "its channel"
+    post_confirm = {
+        "title": plain("Post the report?", 100),
+        "text": {"type": "mrkdwn", "text": truncate(f"The {esc(milestone.key)} report goes to {where}.", 300)},
+        "confirm": plain("Post", 30),
+        "deny": plain("Not now", 30),
+    }
+    post = _button("Post report", POST_REPORT, value)
+    post["confirm"] = post_confirm
+    return {"type": "actions", "block_id": f"hub_{milestone.id}", "elements": [
+        _button("Edit sections", OPEN_SECTIONS, value, "primary"),
+        _button("Request sign-off", REQUEST_SIGNOFF, value),
+        _button("Preview report", PREVIEW_REPORT, value),
+        post,
+        action_views.add_button(milestone.id, "Add action"),
+    ]}
 
 
 def show_modal(text: str, blocks: list[Block]) -> dict[str, Any]:

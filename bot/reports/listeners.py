@@ -23,7 +23,7 @@ from bot.core import audit, deliveries
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.deps import Deps
-from bot.milestones.views import MilestoneRef
+from bot.milestones.views import POST_REPORT, PREVIEW_REPORT, MilestoneRef
 from bot.reports import views
 from bot.reports.rendering import render_markdown
 from bot.reports.service import Report, load_report, sign_link
@@ -41,8 +41,8 @@ from models import Delivery, Milestone, ReportPost, utcnow
 
 log = logging.getLogger(__name__)
 FINAL_REPORT = "final_report"
-PREVIEW_ACTION = "report_preview"  # button, value: MilestoneRef (App Home, show)
-POST_ACTION = "report_post"  # button, value: MilestoneRef, with a confirmation
+PREVIEW_ACTION = PREVIEW_REPORT  # button, value: MilestoneRef (App Home, show)
+POST_ACTION = POST_REPORT  # button, value: MilestoneRef, after a confirmation
 PREVIEW_CALLBACK = "report_preview_modal"
 # users.info look-ups per report for people whose names are not cached (the rest show as ids).
 MAX_NAME_LOOKUPS = 30
