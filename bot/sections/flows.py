@@ -56,8 +56,9 @@ def section_of(key: str) -> Section:
 
 
 def picker_view(milestone: Milestone) -> dict[str, Any]:
-    statuses = [(section, registry.status_line(milestone, section)) for section in SECTIONS]
-    return views.picker_modal(milestone, statuses, views.metadata_of(views.PickerContext(milestone.id)))
+    groups = [(heading, [(section, registry.status_line(milestone, section)) for section in sections])
+              for heading, sections in registry.grouped()]
+    return views.picker_modal(milestone, groups, views.metadata_of(views.PickerContext(milestone.id)))
 
 
 def rows_view(milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:

@@ -72,6 +72,9 @@ class Section:
     aliases: tuple[str, ...] = ()
     # Columns whose change is not report content (no new revision, sign-offs stay valid).
     non_content: tuple[str, ...] = ()
+    # Columns shown here but filled elsewhere (the planned dates, set when the milestone is created): they do
+    # not make the section count as filled in.
+    not_filling: tuple[str, ...] = ()
 
     @property
     def is_table(self) -> bool:
@@ -149,6 +152,7 @@ SECTIONS: tuple[Section, ...] = (
         "timeline", "Schedule & critical path",
         ("planned_start", "actual_start", "planned_end", "actual_end", "critical_path"),
         date_pairs=(("planned_start", "planned_end"), ("actual_start", "actual_end")),
+        not_filling=("planned_start", "planned_end"),
         help="Original and actual dates (the report computes the variance) and the critical path analysis.",
         aliases=("schedule", "dates", "critical_path"),
     ),
@@ -240,6 +244,25 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 
+# The template's headings, each with its sections in order (the picker groups them this way).
+HEADINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Heading & executive summary", ("details", "summary")),
+    ("Milestone overview", ("objectives", "criteria", "scope")),
+    ("Deliverables", ("completed", "deferred", "additional")),
+    ("Timeline analysis", ("timeline", "phases")),
+    ("Resource utilization", ("effort", "budget")),
+    ("Quality metrics", ("quality", "defects")),
+    ("Performance benchmarks", ("benchmarks",)),
+    ("Risk assessment", ("risks",)),
+    ("Stakeholder feedback", ("validation",)),
+    ("Lessons learned", ("lessons",)),
+    ("Technical documentation", ("architecture", "techdocs")),
+    ("Transition & handover", ("knowledge", "handover")),
+    ("Next milestone preview", ("next", "preparatory")),
+    ("Approval & sign-off", ("comments",)),
+    ("Appendices & document footer", ("appendices", "metadata")),
+)
+
 _BY_KEY: dict[str, Section] = {}
 for _section in SECTIONS:
     for _name in (_section.key, *_section.aliases):
@@ -311,9 +334,16 @@ def _same(before: Any, after: Any) -> bool:
 
 
 def is_empty(milestone: Milestone, section: Section) -> bool:
+    """Nothing of the section's own content yet (what other places fill in does not count)."""
     if section.is_table:
         return not rows(milestone, section)
-    return all(_blank(v) for k, v in current_values(milestone, section).items() if k not in section.non_content)
+    skipped = (*section.non_content, *section.not_filling)
+    return all(_blank(v) for k, v in current_values(milestone, section).items() if k not in skipped)
+
+
+def grouped() -> list[tuple[str, list[Section]]]:
+    """The sections under the template's headings."""
+    return [(heading, [_BY_KEY[key] for key in keys]) for heading, keys in HEADINGS]
 
 
 def empty_sections(milestone: Milestone) -> list[Section]:

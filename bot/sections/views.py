@@ -114,24 +114,33 @@ def _help(section: Section) -> list[Block]:
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(section.help, 2000)}]}]
 
 
-def picker_modal(milestone: Milestone, statuses: list[tuple[Section, str]], meta: str) -> dict[str, Any]:
-    """Every section with how far it is and an Edit button (one block each: 27 sections, 100 allowed)."""
-    blocks: list[Block] = [milestone_context(milestone)]
-    for section, status in statuses:
-        empty = status == "empty"
-        blocks.append(
-            {
+def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Section, str]]]], meta: str) -> dict[
+    str, Any
+]:
+    """Every section under the template's headings, with how far it is and an Edit button: 27 sections and
+    15 headings, well inside the 100 blocks of a view."""
+    statuses = [status for _heading, items in groups for _section, status in items]
+    filled = sum(1 for status in statuses if status != "empty")
+    progress = (f"*{filled} of {len(statuses)} filled in* · revision {milestone.revision} · "
+                ":warning: marks what the sign-off check will list as empty")
+    blocks: list[Block] = [milestone_context(milestone),
+                           {"type": "section", "text": {"type": "mrkdwn", "text": progress}}]
+    for heading, items in groups:
+        blocks.append({"type": "header", "text": plain(heading, 150)})
+        for section, status in items:
+            empty = status == "empty"
+            mark = ":warning: " if empty else ":white_check_mark: "
+            blocks.append({
                 "type": "section",
                 "block_id": f"section_{section.key}",
-                "text": {"type": "mrkdwn", "text": f"*{esc(section.title)}*\n_{esc(status)}_"},
+                "text": {"type": "mrkdwn", "text": f"{mark}*{esc(section.title)}* · _{esc(status)}_"},
                 "accessory": {
                     "type": "button",
                     "action_id": EDIT_SECTION,
                     "text": plain("Fill in" if empty else "Edit"),
                     "value": section_value(milestone.id, section),
                 },
-            }
-        )
+            })
     return modal(PICKER_CALLBACK, f"Edit {milestone.key}", blocks, submit=None, close="Done", private_metadata=meta)
 
 
