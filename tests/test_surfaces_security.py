@@ -112,10 +112,10 @@ def test_control_characters_and_odd_digits_in_commands_get_a_clear_answer(bot: S
     assert errors["key"] == "Use an ID like M-042: M- and a number."
 
 
-def command_answer(bot: SlackSender, slack: FakeSlack, text: str) -> str:
+def command_answer(bot: SlackSender, slack: FakeSlack, text: str, user_id: str = "UOWNER") -> str:
     """What a command answered only to its caller: in the ack, or (after an early ack) via response_url."""
     before = len(slack.calls_to("response_url"))
-    answer = bot.command(text)
+    answer = bot.command(text, user_id=user_id)
     assert answer.status == 200, text
     if answer.json():
         return str(answer.json()["text"])

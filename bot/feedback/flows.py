@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
@@ -26,11 +27,12 @@ from bot.slack.replies import team_of
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.submissions import claim, submit
 from bot.slack.text import esc
-from models import Delivery, Milestone, utcnow
+from models import Delivery, DeliveryStatus, Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
 REQUEST = "feedback_request"  # the outbox kind of a request DM
+CHANNEL_POST = "feedback_post"  # the outbox kind of a channel's "Give feedback" message
 # One request command DMs at most this many people (a 2,000-member channel is almost surely a mistake).
 MAX_PEOPLE_PER_REQUEST = 200
 
@@ -39,6 +41,8 @@ USAGE = (
     "• `/milestone feedback M-042` — give your feedback (you can answer anonymously)\n"
     "• `/milestone feedback request M-042 @ann @bo #beta-testers` — DM people a *Give feedback* button "
     "(owner and editors)\n"
+    "• `/milestone feedback post M-042 #channel` — one *Give feedback* message in a channel, anyone there "
+    "can answer (owner and editors; the milestone's channel if you name none)\n"
     "• `/milestone feedback summary M-042` — the computed figures, shown only to you (owner and editors)"
 )
 
@@ -49,6 +53,8 @@ def command(deps: Deps, ctx: CommandContext) -> None:
         request_feedback(deps, ctx)
     elif verb == "summary":
         show_summary(deps, ctx)
+    elif verb == "post":
+        post_to_channel(deps, ctx)
     elif verb == "help":
         ctx.reply(USAGE)
     else:
@@ -240,6 +246,50 @@ def _request_failed(session: Session, delivery: Delivery, _code: str) -> None:
 
 
 outbox.register(REQUEST, on_sent=_request_sent, on_failed=_request_failed)
+
+
+def post_to_channel(deps: Deps, ctx: CommandContext) -> None:
+    """One "Give feedback" message in a channel (owed in the outbox; once a day per channel)."""
+    args = ctx.args[1:]
+    if not args or len(args) > 2:
+        ctx.reply(f":warning: Which milestone, and which channel?\n{USAGE}")
+        return
+    named = mention_id(args[1]) if len(args) == 2 and args[1].startswith("<#") else None
+    if len(args) == 2 and named is None:
+        ctx.reply(f":warning: I couldn't read `{esc(args[1])}`: name the channel as #channel, picked from Slack's "
+                  "suggestions.")
+        return
+    milestone_id = _owner_milestone(deps, ctx, args[0], "ask for feedback")
+    now = utcnow()
+    with deps.session() as session:
+        milestone = session.get_one(Milestone, milestone_id)
+        channel = named or milestone.report_channel_id
+        if not channel:
+            ctx.reply(f":warning: {esc(milestone.key)} has no report channel: name one, e.g. "
+                      f"`/milestone feedback post {esc(milestone.key)} #beta-testers`.")
+            return
+        text, blocks = views.channel_post(milestone, ctx.user_id)
+        # A post Slack refused today (the bot was not in the channel yet) may be tried again.
+        session.execute(delete(Delivery).where(
+            Delivery.kind == CHANNEL_POST, Delivery.recipient_id == channel, Delivery.local_date == now.date(),
+            Delivery.subject == f"milestone:{milestone_id}", Delivery.status == DeliveryStatus.FAILED))
+        owed = deliveries.owe(session, kind=CHANNEL_POST, recipient_id=channel, subject=f"milestone:{milestone_id}",
+                              local_date=now.date(), now=now, op="post", target=channel,
+                              payload={"text": text, "blocks": blocks}, team_id=milestone.team_id)
+        if owed is not None:
+            audit.record(session, milestone, ctx.user_id, "feedback.posted", detail={"channel": channel})
+    if owed is None:
+        ctx.reply(f"A *Give feedback* message for this milestone was already posted in <#{channel}> today.")
+        return
+    results = outbox.deliver(deps, ctx.client, [owed], now)
+    code = next((r.detail for r in results if r.status == "failed"), None)
+    if code == "not_in_channel":
+        ctx.reply(f":warning: I'm not a member of <#{channel}>. Invite me with `/invite @Milestone Bot`, then "
+                  "run the command again, or name another channel.")
+    elif code:
+        ctx.reply(f":warning: Slack refused the message in <#{channel}> ({esc(code)}).")
+    else:
+        ctx.reply(f":white_check_mark: Posted a *Give feedback* message in <#{channel}>: anyone there can answer.")
 
 
 # ---- summary ----------------------------------------------------------------------------------------------

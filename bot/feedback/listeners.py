@@ -35,6 +35,7 @@ def register(app: App, deps: Deps) -> None:
         usages=[
             ("feedback <ID>", "feedback M-042"),
             ("feedback request <ID> @people #channel", "feedback request M-042 @ann #beta-testers"),
+            ("feedback post <ID> [#channel]", "feedback post M-042 #beta-testers"),
             ("feedback summary <ID>", "feedback summary M-042"),
         ],
         order=60,

@@ -120,17 +120,34 @@ def find_response(session: Session, signing_key: bytes, milestone: Milestone, us
     )
 
 
-def answered_set(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> set[str]:
-    """Which of these people have answered (anonymously or not), by their fingerprints."""
+def answered_by(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> dict[
+    str, bool
+]:
+    """Which of these people have answered, by their fingerprints: user id → whether the answer is anonymous."""
     by_hash = {respondent_hash(signing_key, milestone.team_id, milestone.id, u): u for u in user_ids}
     if not by_hash:
-        return set()
-    found = session.scalars(
-        select(FeedbackResponse.respondent_hash).where(
+        return {}
+    found = session.execute(
+        select(FeedbackResponse.respondent_hash, FeedbackResponse.anonymous).where(
             FeedbackResponse.milestone_id == milestone.id, FeedbackResponse.respondent_hash.in_(list(by_hash))
         )
     ).all()
-    return {by_hash[h] for h in found}
+    return {by_hash[h]: bool(anonymous) for h, anonymous in found}
+
+
+def answered_set(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> set[str]:
+    """Which of these people have answered (anonymously or not)."""
+    return set(answered_by(session, signing_key, milestone, user_ids))
+
+
+# A breakdown (by group, the acceptance testers' rate) of fewer answers than this is not shown: with one or two
+# answers in a group, everyone who knows who is in it knows what they answered.
+MIN_GROUP_ANSWERS = 3
+
+
+def shown_count(count: int) -> str:
+    """A group's size as a breakdown may show it."""
+    return str(count) if count >= MIN_GROUP_ANSWERS else f"fewer than {MIN_GROUP_ANSWERS} answers"
 
 
 # ---- Answers -----------------------------------------------------------------------------------------
@@ -258,6 +275,9 @@ class SkipReason(StrEnum):
 class RequestPlan:
     to_ask: list[str] = field(default_factory=list)
     skipped: list[tuple[str, SkipReason]] = field(default_factory=list)
+    # People skipped because they answered anonymously: counted, never named (naming them would tie them
+    # to "an anonymous answer" for whoever reads the list).
+    skipped_unnamed: int = 0
 
 
 def claim_requests(
@@ -270,10 +290,12 @@ def claim_requests(
     owners asking at once DM each person once.
     """
     plan = RequestPlan()
-    answered = answered_set(session, signing_key, milestone, user_ids)
+    answered = answered_by(session, signing_key, milestone, user_ids)
     for user_id in dict.fromkeys(user_ids):
         if user_id == requester_id:
             plan.skipped.append((user_id, SkipReason.SELF))
+        elif answered.get(user_id):
+            plan.skipped_unnamed += 1
         elif user_id in answered:
             plan.skipped.append((user_id, SkipReason.ANSWERED))
         elif insert_ignore(

@@ -11,9 +11,11 @@ from bot.feedback.service import (
     ACCEPTS_NO,
     ACCEPTS_YES,
     ANONYMOUS_OPTION,
+    MIN_GROUP_ANSWERS,
     FeedbackMetrics,
     RequestCounts,
     RequestPlan,
+    shown_count,
 )
 from bot.slack.forms import Block, field_block, modal, option, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
@@ -187,6 +189,21 @@ def request_message(milestone: Milestone, requester_id: str, *, reminder: bool) 
     return f"Feedback on {milestone.key}", blocks
 
 
+def channel_post(milestone: Milestone, requester_id: str) -> tuple[str, list[Block]]:
+    """One message in a channel: anyone there can answer (each person once), anonymously if they like."""
+    text = (f":speech_balloon: {user(requester_id)} asks for feedback on *{esc(milestone.key)} · "
+            f"{esc(milestone.name)}*.\nAnyone here can answer: it takes a minute.")
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}},
+        {"type": "actions", "block_id": "feedback", "elements": [
+            {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"), "style": "primary",
+             "value": give_value(milestone.id)},
+        ]},
+        _context("Only you see your form. You can answer anonymously; one answer per person."),
+    ]
+    return f"Feedback on {milestone.key}", blocks
+
+
 def answered_message(milestone: Milestone) -> tuple[str, list[Block]]:
     """The request DM after the person answered: no reminder will follow, and they can still change it."""
     text = f":white_check_mark: You gave feedback on *{esc(milestone.key)} · {esc(milestone.name)}*. Thank you!"
@@ -217,6 +234,8 @@ def request_report(
         by_reason.setdefault(str(reason), []).append(user_id)
     for reason, users in by_reason.items():
         lines.append(f"Skipped ({reason}): {_names(users)}.")
+    if plan.skipped_unnamed:
+        lines.append(f"{plan.skipped_unnamed} {_people(plan.skipped_unnamed)} skipped: they already answered.")
     for user_id, code in failed:
         lines.append(f":warning: Could not DM {user(user_id)} ({esc(code)}); they can be asked again later.")
     for channel_id, code in unread:
@@ -278,12 +297,14 @@ def summary_blocks(
     nps_counts = (f"{_plural(metrics.promoters, 'promoter', 'promoters')} · "
                   f"{_plural(metrics.passives, 'passive', 'passives')} · "
                   f"{_plural(metrics.detractors, 'detractor', 'detractors')}")
-    if metrics.acceptance_rate is not None:
+    if metrics.acceptance_rate is not None and metrics.acceptance_total < MIN_GROUP_ANSWERS:
+        acceptance = "fewer than 3 answers from acceptance testers"
+    elif metrics.acceptance_rate is not None:
         testers = _plural(metrics.acceptance_total, "acceptance tester accepts", "acceptance testers accept")
         acceptance = f"{fmt_decimal(metrics.acceptance_rate)}% ({metrics.acceptance_yes} of {testers})"
     else:
         acceptance = "no acceptance testers have answered yet"
-    groups = " · ".join(f"{g.label} {n}" for g, n in metrics.by_group.items() if n) or "—"
+    groups = " · ".join(f"{g.label}: {shown_count(n)}" for g, n in metrics.by_group.items() if n) or "—"
     fields = [
         f"*Responses*\n{metrics.count}" + (f" ({asked})" if counts.asked else ""),
         f"*Average satisfaction*\n{fmt_decimal(metrics.avg_satisfaction)} / 5",
