@@ -1,33 +1,35 @@
-"""Benchmark of the overdue-reminder sweep (bot/actions/jobs.py) at scale.
+"""Benchmark of the overdue-reminder sweep at scale: how fast Slack's limits let digests go out.
 
-    .venv/bin/python bench/sweep.py                       # SQLite and PostgreSQL (a scratch database)
-    .venv/bin/python bench/sweep.py --database-url sqlite:////tmp/bench.db
-    .venv/bin/python bench/sweep.py --items 100000 --overdue 10000 --owners 2000
+    .venv/bin/python bench/sweep.py                                   # SQLite and PostgreSQL, defaults below
+    .venv/bin/python bench/sweep.py --owners 10000 --overdue 10000 --items 100000 --slack-latency-ms 100
+    .venv/bin/python bench/sweep.py --database-url postgresql://postgres@127.0.0.1:5432/test --processes 2
+    .venv/bin/python bench/sweep.py --rate-limit 1,600                 # 1 s per conversation, 600/min workspace
 
 Data: `--items` action items on 1,000 milestones, of which `--overdue` are overdue (open, due on the Friday
 before the sweep's Monday, so not old enough to escalate) across `--owners` owners; the rest are due later,
 done, or snoozed. Every owner's time zone is cached and in working hours at the sweep's moment, so each owner
-is due exactly one digest. The fake Slack Web API runs in a child process over HTTP (so its memory is not
-counted); Slack calls are counted in this process, on the real WebClient.
+is due exactly one digest. The fake Slack Web API runs in a child process over HTTP, answers every call after
+`--slack-latency-ms`, and with `--rate-limit P,W` answers 429 with Retry-After past one post per P seconds
+per conversation or W posts a minute in the workspace, as Slack does.
 
-Prints, per database:
-- select: the sweep's selection of due messages (bot.actions.reminders.select_due);
-- select + claim: selection plus claiming every message (the sweep's batches of 20, one transaction each);
-- the first sweep (select, claim, send, mark sent) and the number of Slack calls it made, by method —
-  it must equal the number of recipients, not of items;
-- a second sweep the same day (what the clock does every 15 minutes afterwards): it must send nothing;
-- peak Python memory (tracemalloc) during the first sweep, and the process's peak RSS.
+The sweep is the real one: `--processes 1` runs it in this process (bot.clock.sweep: the outbox pass, then the
+action reminders); `--processes 2` starts two `milestone-bot remind` processes at once, as two overlapping
+clocks would. Prints, per database: select, select + claim (recording every message in the outbox, then
+forgetting it), the first sweep's wall time, Slack calls by method, 429s, duplicates (must be 0) and messages
+per second against the configured limit, a second sweep the same day (must make 0 Slack calls), and one line:
+`sweep: <db> <N> messages, <S> s, <R> msg/s, <D> duplicates`.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
 from collections import Counter
 from dataclasses import replace
@@ -38,18 +40,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from slack_sdk import WebClient
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 
-from bot.actions import jobs as action_reminders
 from bot.actions.reminders import select_due
+from bot.clock import sweep
 from bot.core import deliveries
 from bot.deps import Deps, make_deps
 from bot.settings import Settings, normalize_database_url
-from bot.slack.client import make_web_client
-from bot.slack.jobs import JobContext
-from bot.slack.notifier import Notifier
 from models import ActionItem, Delivery, DeliveryItem, Milestone, UserProfile, migrate, utcnow
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -58,9 +56,12 @@ MONDAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # noon UTC: working time in all the zones below
 ZONES = ("Europe/London", "Europe/Berlin", "UTC", "Africa/Lagos", "Europe/Lisbon")
 MILESTONES = 1000
+CLAIM_BATCH = 1000
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _fake_slack(conn: Any, owners: int) -> None:
+def _fake_slack(conn: Any, owners: int, latency_ms: float, rate_limit: tuple[float, int] | None) -> None:
+    """The fake Slack in its own process; answers "stats" with what it saw, until the parent says "stop"."""
     from tests.fakeslack import FakeSlack
 
     with FakeSlack(token=TOKEN) as fake:
@@ -68,23 +69,24 @@ def _fake_slack(conn: Any, owners: int) -> None:
         for n in range(owners):  # the fake answers user_not_found for people it does not know, as Slack does
             fake.add_user(f"UO{n:05d}", tz="UTC")
         conn.send(fake.base_url)
-        conn.recv()  # until the parent says stop
-
-
-class CountingClient(WebClient):
-    calls: Counter[str]
-
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.calls[api_method] += 1
-        return super().api_call(api_method, **kwargs)
-
-
-def _client(settings: Settings) -> CountingClient:
-    base = make_web_client(settings)
-    client = CountingClient(token=base.token, base_url=base.base_url, timeout=base.timeout,
-                            retry_handlers=base.retry_handlers)
-    client.calls = Counter()
-    return client
+        while True:
+            command = conn.recv()
+            if command == "stop":
+                return
+            if command == "reset":
+                fake.reset()
+                fake.latency_ms = latency_ms
+                if rate_limit:
+                    fake.rate_limit_per_channel = rate_limit[0]
+                    fake.set_rate_limit("chat.postMessage", calls=rate_limit[1], per=60.0)
+                conn.send("ok")
+                continue
+            calls = list(fake.calls)
+            by_method = Counter(c.method for c in calls)
+            limited = sum(1 for c in calls if c.response.get("error") == "ratelimited")
+            delivered = Counter(c.response.get("channel") for c in calls
+                                if c.method == "chat.postMessage" and c.response.get("ok"))
+            conn.send((dict(by_method), limited, sum(delivered.values()), sum(n - 1 for n in delivered.values())))
 
 
 def _fill(deps: Deps, items: int, overdue: int, owners: int) -> None:
@@ -130,56 +132,74 @@ def _fill(deps: Deps, items: int, overdue: int, owners: int) -> None:
 
 
 def _select_and_claim(deps: Deps) -> tuple[float, float, int]:
+    """The sweep's selection, then recording every message in the outbox in batches (one statement each)."""
     t0 = time.perf_counter()
-    with deps.session() as session:
+    with deps.read() as session:
         due = select_due(session, NOW, deps.settings)
     selected = time.perf_counter() - t0
     claimed = 0
-    for start in range(0, len(due), action_reminders.CLAIM_BATCH):
+    for start in range(0, len(due), CLAIM_BATCH):
+        batch = [deliveries.Owed(kind=m.kind, recipient_id=m.recipient_id, subject=m.subject,
+                                 local_date=m.local_date, target=m.recipient_id, payload={"item_ids": m.item_ids})
+                 for m in due[start : start + CLAIM_BATCH]]
         with deps.session() as session:
-            for message in due[start : start + action_reminders.CLAIM_BATCH]:
-                if deliveries.claim(session, kind=message.kind, recipient_id=message.recipient_id,
-                                    subject=message.subject, local_date=message.local_date, now=NOW):
-                    claimed += 1
+            claimed += len(deliveries.owe_many(session, batch, NOW))
     total = time.perf_counter() - t0
-    with deps.session() as session:  # forget the claims: the sweep below does it for real
+    with deps.session() as session:  # forget them: the sweep below does it for real
         session.execute(delete(DeliveryItem))
         session.execute(delete(Delivery))
     return selected, total, claimed
 
 
-def _sweep(deps: Deps) -> tuple[float, list[str], Counter[str]]:
-    client = _client(deps.settings)
-    ctx = JobContext(deps=deps, client=client, notifier=Notifier(client), now=NOW)
+def _sweep(deps: Deps, url: str, fake_url: str, processes: int) -> float:
     t0 = time.perf_counter()
-    lines = action_reminders.run(ctx)
-    return time.perf_counter() - t0, lines, client.calls
+    if processes == 1:
+        sweep(deps, NOW)
+    else:
+        env = {**os.environ, "DATABASE_URL": url, "SLACK_API_URL": fake_url, "SLACK_BOT_TOKEN": TOKEN,
+               "SLACK_SIGNING_SECRET": "bench", "LOG_LEVEL": "WARNING", "DB_LOCK_TIMEOUT_MS": "5000"}
+        command = [sys.executable, "-m", "bot.cli", "remind", "--now", NOW.isoformat()]
+        runs = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL) for _ in range(processes)]
+        for run in runs:
+            run.wait()
+    return time.perf_counter() - t0
 
 
-def bench(url: str, fake_url: str, args: argparse.Namespace) -> None:
-    print(f"\n== {make_url(url).get_backend_name()} ({make_url(url).render_as_string(hide_password=True)})")
+def _stats(fake: Any) -> tuple[dict[str, int], int, int, int]:
+    fake.send("stats")
+    return fake.recv()  # type: ignore[no-any-return]
+
+
+def bench(url: str, fake: Any, fake_url: str, args: argparse.Namespace) -> None:
+    backend = make_url(url).get_backend_name()
+    print(f"\n== {backend} ({make_url(url).render_as_string(hide_password=True)}), {args.processes} process(es), "
+          f"Slack at {args.slack_latency_ms:g} ms a call, SEND_CONCURRENCY={args.concurrency}")
     migrate.upgrade(url)
     settings = replace(Settings(), database_url=url, slack_api_url=fake_url, slack_bot_token=TOKEN,
-                       db_lock_timeout_ms=5000)
+                       db_lock_timeout_ms=5000, send_concurrency=args.concurrency)
+    os.environ["SEND_CONCURRENCY"] = str(args.concurrency)
     deps = make_deps(settings)
     try:
         _fill(deps, args.items, args.overdue, args.owners)
         selected, claimed_in, claimed = _select_and_claim(deps)
         print(f"  select: {selected * 1000:.0f} ms; select + claim {claimed:,} messages: {claimed_in * 1000:.0f} ms")
-        tracemalloc.start()
-        elapsed, lines, calls = _sweep(deps)
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        sent = sum(1 for line in lines if line.startswith("sent"))
-        recipients = len(lines)
-        print(f"  first sweep: {elapsed:.2f} s, {sent:,} messages sent to {recipients:,} recipients "
-              f"({args.overdue:,} items); Slack calls: {sum(calls.values()):,} {dict(calls)}")
-        print(f"  peak Python memory during the sweep: {peak / 2**20:.1f} MiB")
-        elapsed, lines, calls = _sweep(deps)
-        print(f"  second sweep the same day: {elapsed * 1000:.0f} ms, {len(lines)} messages, "
-              f"Slack calls: {sum(calls.values())}")
-        if sum(calls.values()) != 0 or recipients != args.owners or sent != recipients:
+        fake.send("reset")
+        fake.recv()
+        elapsed = _sweep(deps, url, fake_url, args.processes)
+        calls, limited, delivered, duplicates = _stats(fake)
+        rate = delivered / elapsed if elapsed else 0.0
+        limit = f" (limit {args.rate_limit})" if args.rate_limit else " (no rate limit)"
+        print(f"  first sweep: {elapsed:.1f} s, {delivered:,} messages to {args.owners:,} owners, "
+              f"{rate:.1f} msg/s{limit}; 429s: {limited}; duplicates: {duplicates}")
+        print(f"  Slack calls by method: {calls}")
+        fake.send("reset")
+        fake.recv()
+        second = _sweep(deps, url, fake_url, 1)
+        calls2, *_rest = _stats(fake)
+        print(f"  second sweep the same day: {second * 1000:.0f} ms, Slack calls: {sum(calls2.values())}")
+        if delivered != args.owners or duplicates or sum(calls2.values()):
             print("  !! unexpected counts")
+        print(f"sweep: {backend} {delivered} messages, {elapsed:.1f} s, {rate:.1f} msg/s, {duplicates} duplicates")
     finally:
         deps.engine.dispose()
 
@@ -192,10 +212,19 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--overdue", type=int, default=10_000)
     parser.add_argument("--owners", type=int, default=2_000)
+    parser.add_argument("--slack-latency-ms", type=float, default=100.0, help="the fake Slack's time per call")
+    parser.add_argument("--rate-limit", help="P,W: one post per P seconds per conversation, W posts a minute")
+    parser.add_argument("--processes", type=int, choices=[1, 2], default=1, help="sending processes")
+    parser.add_argument("--concurrency", type=int, default=8, help="SEND_CONCURRENCY of each process")
     args = parser.parse_args()
+    rate_limit = None
+    if args.rate_limit:
+        per_conversation, per_minute = args.rate_limit.split(",")
+        rate_limit = (float(per_conversation), int(per_minute))
 
     parent, child = multiprocessing.Pipe()
-    fake = multiprocessing.Process(target=_fake_slack, args=(child, args.owners), daemon=True)
+    fake = multiprocessing.Process(target=_fake_slack, args=(child, args.owners, args.slack_latency_ms, rate_limit),
+                                   daemon=True)
     fake.start()
     fake_url = parent.recv()
     scratch: list[tuple[str, str]] = []
@@ -212,7 +241,7 @@ def main() -> int:
             scratch.append((admin, name))
             urls.append(base.set(database=name).render_as_string(hide_password=False))
         for url in urls:
-            bench(normalize_database_url(url), fake_url, args)
+            bench(normalize_database_url(url), parent, fake_url, args)
     finally:
         for admin, name in scratch:
             with psycopg.connect(admin, autocommit=True) as conn:

@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"0.0.0.0:{port}")
             self.cfg.set("workers", workers)
@@ -170,6 +170,22 @@ COMMANDS: list[Command] = [
 ]
 
 
+# Commands that read or write the bot's tables: each says in one line when the schema is missing or old.
+NEEDS_SCHEMA = {"serve", "socket", "report", "remind", "clock"}
+
+
+def _require_schema(settings: Settings) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line, not alembic's plugin chatter
+    from models import migrate
+
+    current, head = migrate.pending(settings.database_url)
+    if head is not None:
+        raise SettingsError(
+            f"the database {_safe_url(settings.database_url)} is at revision {current}, the code needs {head}: "
+            "run `milestone-bot db upgrade` first"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="milestone-bot", description="Milestone Bot for Slack.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        if args.command in NEEDS_SCHEMA:
+            _require_schema(settings)
         return runners[args.command](args, settings)
     except SettingsError as error:
         exit_on_settings_error(error)

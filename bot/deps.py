@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings
 from bot.slack import payloads
 from bot.slack.router import CommandRouter
-from models.db import make_engine, make_session_factory, session_scope
+from models.db import make_engine, make_session_factory, read_scope, session_scope
 
 # A Home tab section: (session, user_id, team_id) -> blocks. Features add theirs in register().
 HomeSection = Callable[[Session, str, str], list[dict[str, Any]]]
@@ -38,6 +38,12 @@ class Deps:
     def session(self) -> Iterator[Session]:
         """One transaction: committed at the end of the block, rolled back if it raises."""
         with session_scope(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (never writes; on SQLite it runs beside a writer instead of queueing)."""
+        with read_scope(self.sessions) as session:
             yield session
 
 

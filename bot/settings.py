@@ -96,6 +96,8 @@ class Settings:
     weekly_summary_day: str = "mon"
     report_link_ttl_hours: int = 24 * 7
     log_level: str = "INFO"
+    # Messages sent at once by one process (the outbox's senders); Slack's own limits still apply.
+    send_concurrency: int = 8
 
     @property
     def is_sqlite(self) -> bool:
@@ -146,6 +148,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         weekly_summary_day=weekly,
         report_link_ttl_hours=_int("REPORT_LINK_TTL_HOURS", 24 * 7),
         log_level=(env("LOG_LEVEL", "").strip() or "INFO").upper(),
+        send_concurrency=max(1, _int("SEND_CONCURRENCY", 8)),
     )
 
 

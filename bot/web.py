@@ -46,8 +46,8 @@ def create_web_app(settings: Settings) -> Flask:
     @web.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         try:
-            with deps.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            with deps.read() as session:
+                session.execute(text("SELECT 1"))
         except Exception as error:  # any database failure means "not healthy", with the reason
             log.warning("health check failed: %s", error)
             return jsonify(ok=False, database="unreachable"), 503

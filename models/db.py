@@ -27,14 +27,19 @@ def make_engine(url: str, *, lock_timeout_ms: int = 2000, **kwargs: Any) -> Engi
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Under WAL, NORMAL loses no committed data on a process crash (only, at worst, the last
+            # transactions on a power cut) and makes each commit far cheaper than FULL's fsync.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-            # one failing with "database is locked" when it upgrades a read transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # one failing with "database is locked" when it upgrades a read transaction. Read-only units
+            # of work (READ_ONLY, see read_scope) begin DEFERRED and run beside a writer under WAL.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     options = f"-c lock_timeout={int(lock_timeout_ms)}"
@@ -43,8 +48,22 @@ def make_engine(url: str, *, lock_timeout_ms: int = 2000, **kwargs: Any) -> Engi
     )
 
 
+READ_ONLY = "milestone_bot_read_only"
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A read-only unit of work: on SQLite it takes no write lock, so it never waits behind a save."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager

@@ -77,7 +77,7 @@ def table_headers(markdown: str) -> list[str]:
     return [
         " ".join(lines[i].split())
         for i in range(len(lines) - 1)
-        if lines[i].startswith("|") and re.fullmatch(r"\|(\s*-+\s*\|)+", lines[i + 1].replace(" ", ""))
+        if lines[i].startswith("|") and re.fullmatch(r"\|(:?-+:?\|)+", lines[i + 1].replace(" ", ""))
     ]
 
 
@@ -127,18 +127,18 @@ def test_demo_report_figures_match_the_hand_computation(demo_markdown: str) -> N
     assert "- **Original End Date**: 2025-03-15\n- **Actual End Date**: 2025-03-20\n" in md
     assert "- **Schedule Variance**: +5 days (late)" in md
     # Phases: Development planned 40, actual 45 → +5 days; the others equal → 0.
-    assert "| Development | 40 days | 45 days | +5 days | Billing API rate limits needed a cache |" in md
+    assert "| Development | 40 days | 45 days | +5 days (late) | Billing API rate limits needed a cache |" in md
     assert "| Planning | 10 days | 10 days | 0 |" in md
 
     # Effort: variance = actual − planned; efficiency = planned / actual.
     #   Development 400 − 380 = +20, 380/400 = 95%;  QA 200 − 210 = −10, 210/200 = 105%
     #   Design 120 − 120 = 0, 100%;                 DevOps 100 − 90 = +10, 90/100 = 90%
     #   Total planned 380+210+120+90 = 800, actual 400+200+120+100 = 820, +20, 800/820 = 97.56% → 98%
-    assert "| Development | 380 | 400 | +20 | 95% |" in md
-    assert "| QA | 210 | 200 | -10 | 105% |" in md
+    assert "| Development | 380 | 400 | +20 over | 95% |" in md
+    assert "| QA | 210 | 200 | -10 under | 105% |" in md
     assert "| Design | 120 | 120 | 0 | 100% |" in md
-    assert "| DevOps | 90 | 100 | +10 | 90% |" in md
-    assert "| **Total** | **800** | **820** | **+20** | **98%** |" in md
+    assert "| DevOps | 90 | 100 | +10 over | 90% |" in md
+    assert "| **Total** | **800** | **820** | **+20 over** | **98%** |" in md
 
     # Budget: variance = actual − budgeted.
     #   Labor 82,500 − 85,000 = −2,500 (under); Infrastructure 12,000 − 12,000 = 0 (on);
@@ -170,7 +170,8 @@ def test_demo_report_figures_match_the_hand_computation(demo_markdown: str) -> N
     # Sign-offs: Sponsor, PM (with conditions), QA signed revision 7; Tech Lead's revision-6 approval is
     # outdated; Product Owner has not signed → 3 of 5 approved.
     assert "| Project Sponsor | Sofia Alvarez | ✅ Approved (rev 7) | 2025-03-29 |" in md
-    assert "| Technical Lead | Ava Johnson | ⚠️ Outdated — ✅ Approved rev 6; report now rev 7 | 2025-03-27 |" in md
+    assert "| Technical Lead | Ava Johnson | ↻ Outdated — ✅ Approved rev 6; report now rev 7 | 2025-03-27 |" in md
+    assert "| Project Manager | Liam Patel | ☑️ Approved with conditions (rev 7) | 2025-03-29 |" in md
     assert "| Product Owner | Emma Rossi | ⏳ Pending | — |" in md
     assert "**Sign-off progress**: 3 of 5 approved (1 with conditions, 1 outdated, 1 pending)" in md
     assert "- **Liam Patel (Project Manager)** — Condition: Fix the two outstanding Medium defects before GA." in md
@@ -187,6 +188,37 @@ def test_demo_report_figures_match_the_hand_computation(demo_markdown: str) -> N
     assert "**Version**: 7  \n" in md
 
 
+def test_the_summary_band_comes_first_and_links_to_each_section(demo_markdown: str) -> None:
+    band = demo_markdown[demo_markdown.index("**At a glance**"):demo_markdown.index("## Executive Summary")]
+    assert band.splitlines()[2:11] == [
+        "- **Report**: [In review](#milestone-acceptance)",  # 3 of 5 signed: not final
+        "- **Milestone**: [✅ Complete](#schedule-performance)",
+        "- **Schedule**: [+5 days (late)](#schedule-performance)",
+        "- **Budget**: [-$2,100 (under budget)](#budget-analysis)",
+        "- **Success criteria**: [3 of 4 met, 1 partial](#success-criteria-assessment)",
+        "- **Tests passed**: [95.8% (1,198 of 1,250)](#testing-results)",
+        "- **Sign-off**: [3 of 5 approved (1 with conditions, 1 outdated, 1 pending)](#milestone-acceptance)",
+        "- **Actions**: [8 open, 1 overdue (1 escalated)](#post-milestone-activities)",
+        "- **NPS**: [+30 (10 responses)](#user-acceptance)",
+    ]
+    # Every anchor is a heading of the document (GitHub-style slugs).
+    slugs = {re.sub(r"[^\w\- ]", "", h.lstrip("#").strip().lower()).replace(" ", "-") for h in headings(demo_markdown)}
+    assert set(re.findall(r"\]\(#([^)]+)\)", band)) <= slugs
+
+
+def test_the_markdown_is_plain_no_html_entities_and_every_url_a_link(demo_markdown: str) -> None:
+    assert not re.search(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", demo_markdown)
+    assert "| p95 page response time | < 300 ms | 240 ms | ✅ Met | — |" in demo_markdown  # not &lt;
+    assert "- **Videos Recorded**: Portal tour (<https://videos.example.com/portal-tour>)" in demo_markdown
+    # Each status icon with a word; Partial, Approved with conditions and Outdated each with its own mark.
+    assert "| Response Time (p95) | <300ms | 240ms | ✅ Met |" in demo_markdown
+    assert "| First Contentful Paint | <1s | 1.1s | ◐ Partial |" in demo_markdown
+    assert "⚠️ Partial" not in demo_markdown and "⚠️ Approved" not in demo_markdown
+    assert "⚠️ Outdated" not in demo_markdown
+    assert ("Satisfaction and NPS count all 10 feedback responses (4 acceptance testers, 4 beta users, 2 business "
+            "stakeholders); Beta Users counts everyone in the beta, 4 of whom gave feedback.") in demo_markdown
+
+
 def test_demo_report_matches_the_golden_file(demo_markdown: str) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
@@ -198,9 +230,11 @@ def test_html_report_has_the_same_sections_and_figures(db: sessionmaker[Session]
     with db() as session, session.begin():
         milestone = create_demo(session, TODAY)
         page = render_html(load_report(session, milestone.id, now=NOW))
-    html_headings = re.findall(r"<h([123])>(.*?)</h\1>", page)
+    html_headings = [(level, re.sub(r'<span class="num-label">[\d.]+</span>', "", text))
+                     for level, text in re.findall(r"<h([123])[^>]*>(.*?)</h\1>", page)]
     assert len(html_headings) == len(TEMPLATE_HEADINGS)
     assert html_headings[1] == ("2", "Executive Summary")
     assert ("2", "Transition &amp; Handover") in html_headings
-    assert "<td>Total</td><td>800</td><td>820</td><td>+20</td><td>98%</td>" in page
+    assert ('<td>Total</td><td class="num">800</td><td class="num">820</td>'
+            '<td class="num"><span class="tone-bad">+20 over</span></td><td class="num">98%</td>') in page
     assert "@media print" in page

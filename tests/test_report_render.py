@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import markdown
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,26 +70,30 @@ def test_user_text_cannot_break_tables_headings_or_inject_html(db: sessionmaker[
         report = load_report(session, m.id, now=NOW)
     md = render_markdown(report)
 
-    # Headings: exactly the template's (the typed "# Not a heading" is not one).
-    expected = [h.replace("[Milestone Name]", md_inline(HOSTILE)).replace("[Next Milestone Name]", "_Not provided_")
+    # Headings: exactly the template's (the typed "# Not a heading" is not one); Slack's <!channel> reads as text.
+    title = "Evil \\| name \\<script\\>alert('x')\\</script\\> @channel"
+    expected = [h.replace("[Milestone Name]", title).replace("[Next Milestone Name]", "_Not provided_")
                 for h in TEMPLATE_HEADINGS]
     assert headings(md) == expected
     # Tables keep their column count, whatever the cells hold.
     lines = md.splitlines()
     criteria_row = lines[lines.index("| Criterion | Target | Actual | Status | Notes |") + 2]
     assert [c.strip() for c in cells(criteria_row)] == [
-        "a \\| b<br>c", "x\\\\\\| y", "&lt;b&gt;1&lt;/b&gt;", "✅ Met", "\\`\\`\\`<br># heading<br>---"]
+        "a \\| b<br>c", "x\\\\\\| y", "\\<b\\>1\\</b\\>", "✅ Met", "\\`\\`\\`<br># heading<br>---"]
     deliverable_row = lines[lines.index("| Deliverable | Description | Acceptance Criteria | Status | Sign-off |") + 2]
     assert len(cells(deliverable_row)) == 5
-    # No raw HTML, no code fence, no rule or heading from typed text.
-    assert "<script" not in md and "<img" not in md and "<b>" not in md and "<!channel>" not in md
-    assert "&lt;script&gt;" in md
+    # Plain Markdown: backslash escapes, no HTML entities; rendered, no typed HTML becomes an element.
+    assert "&lt;" not in md and "&gt;" not in md and "&amp;" not in md
+    rendered = markdown.markdown(md, extensions=["tables"])
+    for element in ("<script", "<img", "<b>", "<h1>Not", "<code>"):
+        assert element not in rendered, element
+    assert "&lt;script&gt;alert" in rendered  # the typed tag is shown as text
     assert not any(line.startswith("```") for line in lines)
     assert lines.count("---") == 16  # the template's 16 section rules, none from typed text
     assert "\\# Not a heading" in md and "\\---" in md
     # Only web links become links; odd characters in a URL are encoded, not ending the link early.
     assert "](javascript" not in md
-    assert "[Detailed Test Report](https://example.com/a%20b%29%28c)" in md
+    assert "[example.com/a b)(c](https://example.com/a%20b%29%28c)" in md
 
     page = render_html(report)
     assert "<script" not in page and "<img" not in page and 'href="javascript' not in page
@@ -108,7 +114,8 @@ def test_empty_milestone_says_not_provided_instead_of_placeholders(db: sessionma
 
 def test_markdown_helpers() -> None:
     assert md_inline("a|b") == "a\\|b"
-    assert md_inline("a\nb") == "a<br>b"
+    assert md_inline("a\nb", cell=True) == "a<br>b"  # in a table cell
+    assert md_inline("a\n# b") == "a  \n  \\# b"  # elsewhere: a hard break, and no heading
     assert md_inline("\\|") == "\\\\\\|"  # a typed backslash cannot escape our escape
     assert md_block("x\n===") == "x  \n\\==="  # not a setext heading
     assert md_block("") == "_Not provided_"
@@ -163,21 +170,44 @@ def test_statement_count_does_not_grow_with_rows(db: sessionmaker[Session], engi
 def test_signed_links_open_only_unaltered_and_unexpired() -> None:
     key = b"k" * 32
     token = sign_link(key, 12, 7, now=NOW, ttl_hours=24)
-    assert verify_link(key, token, now=NOW + timedelta(hours=23)).milestone_id == 12
-    for bad in (token.replace("12.", "13.", 1), token[:-2] + "xx", "12.7.1", "", "../etc", token + "."):
-        try:
+    target = verify_link(key, token, now=NOW + timedelta(hours=23))
+    assert (target.milestone_id, target.revision, target.expires) == (12, 7, NOW + timedelta(hours=24))
+    payload, stamp, mac = token.split(".")
+    forged = sign_link(b"other-key", 13, 7, now=NOW, ttl_hours=24).split(".")[0]
+    for bad in (f"{forged}.{stamp}.{mac}", f"{payload}.{'B' if stamp[0] == 'A' else 'A'}{stamp[1:]}.{mac}",
+                f"{payload}.{stamp}.{'B' if mac[0] == 'A' else 'A'}{mac[1:]}", "12.7.1", "",
+                "../etc", token + ".", f"{payload}.{stamp}"):
+        with pytest.raises(LinkInvalid):
             verify_link(key, bad, now=NOW)
-        except LinkInvalid:
-            continue
-        raise AssertionError(f"accepted {bad!r}")
-    try:
+    with pytest.raises(LinkInvalid):
         verify_link(b"other-key", token, now=NOW)
-        raise AssertionError("accepted a token signed with another key")
-    except LinkInvalid:
-        pass
-    try:
+    with pytest.raises(LinkExpired) as expired:
         verify_link(key, token, now=NOW + timedelta(hours=24))
-        raise AssertionError("accepted an expired token")
-    except LinkExpired:
-        pass
-    assert re.fullmatch(r"12\.7\.\d+\.[A-Za-z0-9_-]{43}", token)
+    assert expired.value.milestone_id == 12
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", token)  # safe in a URL path as it is
+
+
+LINK_TRAPS = ["[x](javascript:alert(1))", "![img](javascript:alert(2))", "[ref][1]\n\n[1]: javascript:alert(3)",
+              "<javascript:alert(4)>", "[a]( javascript:alert(5) )", "\\[b](javascript:alert(6))"]
+
+
+def test_typed_text_never_becomes_a_link_in_a_markdown_renderer(db: sessionmaker[Session]) -> None:
+    """Python-Markdown, as a reader of the file would use it: no typed text turns into a link or an image."""
+    with db() as session, session.begin():
+        m = Milestone(team_id="T0001", key="M-009", name=LINK_TRAPS[0], owner_id="UOWNER", created_by="UOWNER",
+                      executive_summary="\n".join(LINK_TRAPS), scope_final=LINK_TRAPS[1])
+        session.add(m)
+        session.flush()
+        session.add_all([
+            SuccessCriterion(milestone_id=m.id, criterion=LINK_TRAPS[2], target=LINK_TRAPS[3], status="met",
+                             notes=LINK_TRAPS[4]),
+            Risk(milestone_id=m.id, kind="new", risk=LINK_TRAPS[5], management=LINK_TRAPS[0]),
+            Appendix(milestone_id=m.id, kind="other", url="https://example.com/ok", note=LINK_TRAPS[0]),
+        ])
+        session.flush()
+        report = load_report(session, m.id, now=NOW)
+    html = markdown.markdown(render_markdown(report), extensions=["tables"])
+    assert "javascript" in html  # the typed text is there, as text…
+    assert 'href="javascript' not in html and 'src="javascript' not in html and "<img" not in html  # …not a link
+    links = [href for href in re.findall(r'<a href="([^"]*)"', html) if not href.startswith("#")]
+    assert links == ["https://example.com/ok"]  # only the real appendix link (and the summary's anchors)

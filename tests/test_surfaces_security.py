@@ -104,8 +104,8 @@ def test_control_characters_and_odd_digits_in_commands_get_a_clear_answer(bot: S
                                                                          db: sessionmaker[Session]) -> None:
     arrange(db, "M-901")
     for text, expected in (("show M-901\x00", "control character"), ("show M-901\u202e", "control character"),
-                           ("show M-¹", "not a milestone ID"), ("edit M-²", "not a milestone ID"),
-                           ("feedback summary M-²", "not a milestone ID")):
+                           ("show M-¹", "No milestone has that ID"), ("edit M-²", "No milestone has that ID"),
+                           ("feedback summary M-²", "No milestone has that ID")):
         assert expected in command_answer(bot, slack, text), text
     view = open_modal(bot, slack, "new")
     errors = bot.submit_view(view, {"key": "M-²", "name": "x", "approver_qa_lead": "UQA"}).json()["errors"]

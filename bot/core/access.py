@@ -25,7 +25,7 @@ def get_by_key(session: Session, team_id: str, key: str) -> Milestone:
     unescaped (and `M-²` is no ID)."""
     normalized = normalize_key(key)
     if not KEY_PATTERN.match(normalized):
-        raise NotFound("That is not a milestone ID: IDs look like M-042. `/milestone list` shows them.")
+        raise NotFound("No milestone has that ID: IDs look like M-042. `/milestone list` shows them.")
     milestone = session.scalar(select(Milestone).where(Milestone.team_id == team_id, Milestone.key == normalized))
     if milestone is None:
         raise NotFound(f"No milestone `{normalized}` in this workspace. `/milestone list` shows them.")

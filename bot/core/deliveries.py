@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore
@@ -67,6 +68,44 @@ def owe(
         kind=kind, recipient_id=recipient_id, subject=subject[:64], local_date=local_date))
 
 
+@dataclass(frozen=True)
+class Owed:
+    """One message of a batch for `owe_many` (the fields of `owe`)."""
+
+    kind: str
+    recipient_id: str
+    subject: str
+    local_date: date
+    target: str
+    payload: dict[str, Any]
+    op: str = "post"
+    team_id: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def owe_many(session: Session, messages: list[Owed], now: datetime) -> dict[tuple[str, str, str, date], int]:
+    """Record a batch in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite
+    ≥ 3.35); returns the ids of the rows this call inserted, by (kind, recipient, subject, local date). Rows
+    another sweep owed first are simply absent: they are that sweep's to send."""
+    if not messages:
+        return {}
+    rows = [
+        {"kind": m.kind, "recipient_id": m.recipient_id, "subject": m.subject[:64], "local_date": m.local_date,
+         "status": DeliveryStatus.PENDING, "claimed_at": now, "lease_until": now, "attempts": 0, "op": m.op,
+         "target": m.target, "payload": m.payload, "team_id": m.team_id, "detail": m.detail}
+        for m in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["kind", "recipient_id", "subject", "local_date"])
+        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date)
+    )
+    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in session.execute(statement)}
+
+
 def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = LEASE) -> Claimed | None:
     """Take one owed message for sending, or None when another sender holds it or it is done."""
     previous = session.execute(
@@ -74,7 +113,7 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     ).one_or_none()
     if previous is None:
         return None
-    taken = session.execute(
+    taken = cast(CursorResult[Any], session.execute(
         update(Delivery)
         .where(
             Delivery.id == delivery_id,
@@ -85,7 +124,7 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
         .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
                 attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if taken.rowcount != 1:
         return None
     delivery = session.get(Delivery, delivery_id)
@@ -93,6 +132,35 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     session.refresh(delivery)
     # Any earlier attempt may have reached Slack (a dropped answer, a sender killed after Slack's answer).
     return Claimed(delivery_id, key_of(delivery), takeover=previous.attempts > 0)
+
+
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
+    """Claim up to `limit` owed messages in one statement. On PostgreSQL `FOR UPDATE SKIP LOCKED` gives two
+    processes sweeping at once disjoint batches (neither waits for the other); SQLite has one writer at a time."""
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.op.is_not(None),
+            or_(Delivery.status == DeliveryStatus.PENDING,
+                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date,
+                   Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [Claimed(r.id, f"{r.kind}:{r.recipient_id}:{r.subject}:{r.local_date.isoformat()}", r.attempts > 1)
+            for r in sorted(rows, key=lambda r: r.id)]
 
 
 def due_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:

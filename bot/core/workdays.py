@@ -20,9 +20,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 class WorkHours(Protocol):
     """The part of `bot.settings.Settings` these functions read."""
 
-    work_start: tuple[int, int]
-    work_end: tuple[int, int]
-    work_days: frozenset[int]
+    @property
+    def work_start(self) -> tuple[int, int]: ...
+    @property
+    def work_end(self) -> tuple[int, int]: ...
+    @property
+    def work_days(self) -> frozenset[int]: ...
 
 
 @lru_cache(maxsize=512)

@@ -72,7 +72,8 @@ def create(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: 
     ack()
     key, owed = saved
     log.info("milestone %s created by %s", key, user_id)
-    outbox.deliver(deps, client, owed)
+    for delivery_id in owed:  # one after the other: the DM's renderer reads how the channel note went
+        outbox.deliver(deps, client, [delivery_id])
     try:
         publish_home(client, deps, user_id, team_id)
     except Exception:  # the Home tab is a convenience; the milestone exists either way

@@ -1,6 +1,6 @@
 """The HTML report page, served by the web process at a signed, expiring link (`/reports/<token>`).
 
-The token (bot.reports.service.sign_link) names the milestone and the revision it was made for and is keyed
+The token (bot.reports.links.sign_link, itsdangerous) names the milestone and the revision it was made for and is keyed
 with SECRET_KEY, so links cannot be guessed or altered. A link that is not ours answers 404 and an expired
 one 410; neither shows any of the report. The page always shows the current report, with a note when it
 has changed since the link was made. Importing this module adds the route to bot.web.WEB_ROUTES.
@@ -46,9 +46,9 @@ def add_report_routes(web: Flask, deps: Deps) -> None:
             target = verify_link(deps.settings.signing_key, token, now=now)
         except LinkInvalid:
             return _page(404, "Report not found", "This link is not a valid report link.")
-        except LinkExpired:
+        except LinkExpired as expired:
             with deps.session() as session:
-                milestone = session.get(Milestone, int(token.split(".")[0]))
+                milestone = session.get(Milestone, expired.milestone_id)
                 key = milestone.key if milestone else "the milestone"
             return _page(410, "This report link has expired",
                          f"Ask for a fresh link in Slack: /milestone report {key} preview")

@@ -27,11 +27,7 @@ def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
 
 
 def without_blind_retries(client: WebClient) -> WebClient:
-    """The same client, minus the retries that may repeat a post Slack already accepted (a dropped answer,
-    a 5xx after the write). The outbox retries those itself, after looking for the message in the history."""
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=client.timeout,
-        retry_handlers=[h for h in client.retry_handlers if isinstance(h, RateLimitErrorRetryHandler)],
-    )
+    """The same client for the outbox's senders: no retry that may repeat a post Slack already accepted (a
+    dropped answer, a 5xx after the write: the outbox retries those after looking in the history), and no
+    per-call 429 sleep (bot.slack.pacing pauses every sender of the method instead)."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[])

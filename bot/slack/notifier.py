@@ -14,9 +14,10 @@ from slack_sdk.errors import SlackApiError
 
 
 class DeliveryError(Exception):
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, retry_after: float | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.retry_after = retry_after  # seconds, when Slack answered 429
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,12 @@ class Notifier:
         try:
             return getattr(self.client, method)(**kwargs)
         except SlackApiError as error:
-            raise DeliveryError(str(error.response.get("error") or error)) from error
+            retry_after = None
+            if error.response.status_code == 429:
+                headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
+                value = headers.get("retry-after")
+                retry_after = float(value[0] if isinstance(value, list) else value or 1)
+            raise DeliveryError(str(error.response.get("error") or error), retry_after) from error
 
     def post(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *, thread_ts: str | None = None,

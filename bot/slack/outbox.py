@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from bot.core import deliveries
 from bot.deps import Deps
 from bot.slack.client import without_blind_retries
 from bot.slack.notifier import DeliveryError, Notifier, Posted
+from bot.slack.pacing import SendGate
 from models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -107,39 +109,81 @@ def outgoing_of(delivery: Delivery) -> Outgoing | None:
 # ---- sending ----------------------------------------------------------------------------------------------
 
 
+# One gate per process: every sender thread of the web process or the clock shares Slack's limits.
+GATE = SendGate()
+MAX_RATE_LIMITED_TRIES = 6
+SWEEP_BATCH_PER_SENDER = 4  # rows claimed per sender per batch: small, so a crash strands few
+
+
 def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datetime | None = None) -> list[Result]:
-    """Send these owed messages now (after the commit that owed them); what cannot go now waits for the sweep."""
-    results = []
-    for delivery_id in ids:
-        if delivery_id is not None:
-            result = _deliver_one(deps, client, delivery_id, now or utcnow())
-            if result is not None:
-                results.append(result)
-    return results
+    """Send these owed messages now (after the commit that owed them); what cannot go now waits for the sweep.
+
+    Up to SEND_CONCURRENCY messages go at once, paced by GATE (one a second per conversation; a 429 pauses
+    every sender of that method)."""
+    todo = [i for i in ids if i is not None]
+    moment = now or utcnow()
+    sender = without_blind_retries(client)
+    workers = min(deps.settings.send_concurrency, len(todo))
+    if workers <= 1:
+        found = [_deliver_one(deps, sender, i, moment) for i in todo]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool:
+            found = list(pool.map(lambda i: _deliver_one(deps, sender, i, moment), todo))
+    GATE.forget_idle()
+    return [r for r in found if r is not None]
 
 
 def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
-    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out)."""
+    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out).
+
+    Claims a batch at a time (several processes sweeping at once take disjoint batches) and sends each batch
+    with SEND_CONCURRENCY senders, until nothing is left that this pass may send."""
     now = now or utcnow()
-    with deps.session() as session:
-        ids = deliveries.due_ids(session, now)
-    return deliver(deps, client, ids, now)
+    sender = without_blind_retries(client)
+    workers = max(1, deps.settings.send_concurrency)
+    results: list[Result] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool:
+        while True:
+            try:
+                with deps.session() as session:
+                    batch = deliveries.claim_due(session, now, limit=SWEEP_BATCH_PER_SENDER * workers)
+            except SQLAlchemyError as error:
+                log.warning("outbox: could not claim a batch: %s", error)
+                break
+            if not batch:
+                break
+            found = pool.map(lambda c: _deliver_claimed(deps, sender, c, now), batch)
+            results += [r for r in found if r is not None]
+    GATE.forget_idle()
+    return results
 
 
 def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime) -> Result | None:
+    prepared = _claim_and_build(deps, delivery_id, now)
+    if prepared is None:
+        return None
+    return _send_prepared(deps, client, *prepared, now)
+
+
+def _deliver_claimed(deps: Deps, client: WebClient, claimed: deliveries.Claimed, now: datetime) -> Result | None:
+    """A row this sender claimed in a batch: build its message and send it."""
     try:
-        with deps.session() as session:
-            claimed = deliveries.claim(session, delivery_id, now)
-            if claimed is None:
+        with deps.read() as session:
+            delivery = session.get(Delivery, claimed.id)
+            if delivery is None:
                 return None
-            delivery = session.get(Delivery, delivery_id)
-            assert delivery is not None
             kind = KINDS.get(delivery.kind, Kind())
             outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
             summary = (delivery.kind, delivery.recipient_id)
-    except SQLAlchemyError as error:
-        log.warning("outbox: could not claim %s: %s", delivery_id, error)
+    except SQLAlchemyError as error:  # the claim stands; its lease runs out and a later pass sends it
+        log.warning("outbox: could not build %s: %s", claimed.id, error)
         return None
+    return _send_prepared(deps, client, claimed, outgoing, summary, now)
+
+
+def _send_prepared(deps: Deps, client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing | None,
+                   summary: tuple[str, str], now: datetime) -> Result | None:
+    delivery_id = claimed.id
     if outgoing is None:  # nothing to say any more (the record it was about is gone)
         _record(deps, delivery_id, lambda s, d: deliveries.mark_failed(s, d.id, "nothing to send"))
         return Result(delivery_id, *summary, "skipped")
@@ -150,7 +194,7 @@ def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime)
                 _mark_sent(deps, delivery_id, found, now)
                 return Result(delivery_id, *summary, "found", "already in Slack; not sent again")
         try:
-            posted = _send(Notifier(without_blind_retries(client)), outgoing, claimed.key)
+            posted = _send(Notifier(client), outgoing, claimed.key)
         except DeliveryError as error:
             return _failed(deps, delivery_id, summary, error.code, now)
         except Exception as error:  # the connection dropped after the client's retries: Slack may have it
@@ -160,13 +204,45 @@ def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime)
     return Result(delivery_id, *summary, "sent")
 
 
+def _claim_and_build(
+    deps: Deps, delivery_id: int, now: datetime, tries: int = 4
+) -> tuple[deliveries.Claimed, Outgoing | None, tuple[str, str]] | None:
+    """Claim the row and build its message in one short transaction; a passing lock is waited out."""
+    for attempt in range(tries):
+        try:
+            with deps.session() as session:
+                claimed = deliveries.claim(session, delivery_id, now)
+                if claimed is None:
+                    return None
+                delivery = session.get(Delivery, delivery_id)
+                assert delivery is not None
+                kind = KINDS.get(delivery.kind, Kind())
+                outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
+                return claimed, outgoing, (delivery.kind, delivery.recipient_id)
+        except SQLAlchemyError as error:
+            log.warning("outbox: could not claim %s (try %d): %s", delivery_id, attempt + 1, error)
+            time.sleep(0.1 * (attempt + 1))
+    return None
+
+
 def _send(notifier: Notifier, outgoing: Outgoing, key: str) -> Posted:
+    """One call within Slack's limits; a 429 pauses every sender of the method, then this one tries again."""
     metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
-    if outgoing.op == "update":
-        assert outgoing.ts is not None
-        return notifier.update(outgoing.channel, outgoing.ts, outgoing.text, outgoing.blocks, metadata=metadata)
-    return notifier.post(outgoing.channel, outgoing.text, outgoing.blocks, thread_ts=outgoing.thread_ts,
-                         metadata=metadata)
+    method = "chat.update" if outgoing.op == "update" else "chat.postMessage"
+    for attempt in range(MAX_RATE_LIMITED_TRIES):
+        GATE.wait(method, outgoing.channel if outgoing.op == "post" else None)
+        try:
+            if outgoing.op == "update":
+                assert outgoing.ts is not None
+                return notifier.update(outgoing.channel, outgoing.ts, outgoing.text, outgoing.blocks,
+                                       metadata=metadata)
+            return notifier.post(outgoing.channel, outgoing.text, outgoing.blocks, thread_ts=outgoing.thread_ts,
+                                 metadata=metadata)
+        except DeliveryError as error:
+            if error.retry_after is None or attempt == MAX_RATE_LIMITED_TRIES - 1:
+                raise
+            GATE.pause(method, error.retry_after)
+    raise AssertionError("unreachable")
 
 
 def _find_sent(client: WebClient, channel: str, key: str) -> Posted | None:

@@ -141,7 +141,7 @@ class CommandRouter:
     def dispatch(self, ack: Ack, respond: Respond, client: WebClient, body: dict[str, Any]) -> None:
         problem = unsafe_character_problem(body.get("text") or "")
         if problem:  # a NUL or a direction override reaches no query and no message
-            ack(text=f":warning: {problem}", response_type="ephemeral")
+            ack(text=f":warning: {problem} Type the command again.", response_type="ephemeral")
             return
         args = split_args(body.get("text", ""))
         name = args[0].lower() if args else "help"

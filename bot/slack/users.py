@@ -29,9 +29,10 @@ def get_profile(session: Session, client: WebClient, user_id: str, *, max_age: t
 
 def cached_profile(deps: Deps, client: WebClient, user_id: str, *, max_age: timedelta = MAX_AGE) -> UserProfile:
     """The profile, with users.info called outside any transaction (a slow Slack never holds a database lock)."""
-    with deps.session() as session:
+    with deps.read() as session:
         profile = session.get(UserProfile, user_id)
         if profile is not None and utcnow() - profile.fetched_at < max_age:
+            session.expunge(profile)
             return profile
     user = fetch_user(client, user_id)
     with deps.session() as session:

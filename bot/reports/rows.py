@@ -1,0 +1,192 @@
+"""Rows of the report built from model objects: effort and action rows, sign-offs with their progress and
+conditions, appendices, and the stakeholder feedback figures."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.actions.service import ReminderHistory
+from bot.feedback.service import compute_metrics
+from bot.reports.data import (
+    ActionRow,
+    AppendixRow,
+    Condition,
+    EffortRow,
+    Feedback,
+    SignoffProgress,
+    SignoffRow,
+    ThemeRow,
+)
+from bot.reports.formatting import (
+    NOT_PROVIDED,
+    OUTDATED,
+    fmt_date,
+    fmt_days,
+    fmt_num,
+    fmt_pct,
+    fmt_signed,
+    mark,
+    percent,
+)
+from bot.reports.formatting import choice_label as _label
+from bot.reports.formatting import text_or_none as _text
+from bot.sections.service import SECTIONS, record
+from models import ActionItem, ActionStatus, Decision, Milestone
+from models.feedback import FeedbackGroup
+from models.sections import AppendixKind, Level, RoiProjection
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>")
+
+
+def mentioned(m: Milestone) -> set[str]:
+    """People mentioned as `<@U…>` in any text of the report's sections."""
+    ids: set[str] = set()
+    for section in SECTIONS:
+        holders = [record(m, section)] if not section.is_table else list(getattr(m, section.relation))
+        for holder in holders:
+            for spec in section.specs():
+                value = getattr(holder, spec.name, None) if holder is not None else None
+                if isinstance(value, str) and "<@" in value:
+                    ids |= set(MENTION.findall(value))
+    return ids
+
+
+def sum_of(values: Any) -> Decimal | None:
+    """The sum of the given figures; None when none was given (a total of nothing is not 0)."""
+    present = [Decimal(v) for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def diff(actual: Decimal | None, planned: Decimal | None) -> Decimal | None:
+    return None if actual is None or planned is None else Decimal(actual) - Decimal(planned)
+
+
+def effort_row(role: str, planned: Decimal | None, actual: Decimal | None) -> EffortRow:
+    # Efficiency = planned / actual: more hours than planned is below 100% (the template's +XX → 95%).
+    efficiency = percent(planned, actual, "1") if planned is not None else None
+    return EffortRow(role, planned, actual, diff(actual, planned), efficiency)
+
+
+def action_row(item: ActionItem, owner: str, h: ReminderHistory | None, today: date) -> ActionRow:
+    overdue = item.status == ActionStatus.OPEN and item.due_date is not None and item.due_date < today
+    effort = "—" if item.effort_days is None else fmt_days(item.effort_days)
+    return ActionRow(
+        id=item.id, description=item.description, owner=owner, due=item.due_date, status=item.status,
+        status_label=_label(ActionStatus, item.status), overdue=overdue, priority_label=_label(Level, item.priority),
+        effort_label=effort, planned_sprint=item.planned_sprint, reminders=h.reminded if h else 0,
+        history_label=h.summary() if h else "",
+    )
+
+
+Signoffs = tuple[list[SignoffRow], SignoffProgress, list[Condition]]
+
+
+def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
+    """Per role, the current decision (newest not outdated), else the newest outdated one, marked."""
+    rows: list[SignoffRow] = []
+    conditions: list[Condition] = []
+    revision = m.revision or 1
+    for slot in m.approval_slots:
+        history = sorted(slot.signoffs, key=lambda s: (s.decided_at, s.id))
+        current = next((s for s in reversed(history) if s.outdated_at is None), None)
+        shown = current or (history[-1] if history else None)
+        holder = name(slot.approver_id)
+        if shown is None:
+            rows.append(SignoffRow(slot.role, holder, None, "⏳ Pending", "—", None, False, slot.required))
+            continue
+        outdated = current is None
+        decision = mark(Decision, shown.decision)
+        signer = name(shown.approver_id)
+        behalf = getattr(shown, "on_behalf_of", None)
+        by = f" by {signer}" if shown.approver_id != slot.approver_id else ""
+        if behalf:
+            by = f" by {signer} for {name(behalf)}"
+        if outdated:
+            signature = f"{OUTDATED} — {decision} rev {shown.revision}{by}; report now rev {revision}"
+        else:
+            signature = f"{decision} (rev {shown.revision}){by}"
+        rows.append(SignoffRow(slot.role, holder, shown.decision, signature, fmt_date(shown.decided_at),
+                               shown.revision, outdated, slot.required))
+        who = f"{signer} ({slot.role})"
+        for kind, text in (("Condition", shown.conditions), ("Rejection reason", shown.reason),
+                           ("Comment", shown.comments)):
+            if text and text.strip():
+                conditions.append(Condition(who, kind, text.strip(), outdated))
+    required = [r for r in rows if r.required]
+    progress = SignoffProgress(
+        required=len(required),
+        approved=sum(1 for r in required if r.approved),
+        with_conditions=sum(1 for r in required if r.approved and r.decision == Decision.APPROVED_WITH_CONDITIONS),
+        rejected=sum(1 for r in required if not r.outdated and r.decision == Decision.REJECTED),
+        outdated=sum(1 for r in required if r.outdated),
+        pending=sum(1 for r in required if r.decision is None),
+    )
+    return rows, progress, conditions
+
+
+def appendices(m: Milestone) -> list[AppendixRow]:
+    """A–F in the template's order (each "Not provided" until linked), then any others from G on."""
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    for a in m.appendices:
+        by_kind[a.kind].append(a)
+    rows: list[AppendixRow] = []
+    kinds = [k for k in AppendixKind if k != AppendixKind.OTHER]
+    for letter, kind in zip("ABCDEF", kinds, strict=True):
+        links = [(a.url, _text(a.note)) for a in by_kind.get(kind.value, [])]
+        rows.append(AppendixRow(letter, kind.label, links))
+    for letter, a in zip("GHIJKLMNOPQRSTUVWXYZ", by_kind.get(AppendixKind.OTHER.value, []), strict=False):
+        rows.append(AppendixRow(letter, _text(a.note) or "Other", [(a.url, None)]))
+    return rows
+
+
+def feedback(m: Milestone) -> Feedback:
+    metrics = compute_metrics(list(m.feedback))
+    sv = m.stakeholder_validation
+    if metrics.acceptance_rate is None:
+        acceptance = "No responses yet" if not metrics.count else "No answers from acceptance testers yet"
+    else:
+        acceptance = f"{fmt_pct(metrics.acceptance_rate)} ({metrics.acceptance_yes} of {metrics.acceptance_total} " \
+                     "acceptance testers accept)"
+    if metrics.avg_satisfaction is None:
+        satisfaction = nps = "No responses yet"
+    else:
+        satisfaction = f"{fmt_num(metrics.avg_satisfaction)}/5 ({metrics.count} responses)"
+        nps = (f"{fmt_signed(metrics.nps)} ({metrics.promoters} promoters, {metrics.passives} passives, "
+               f"{metrics.detractors} detractors)")
+    themes = [ThemeRow(t.theme.label, t.count, list(t.comments)) for t in metrics.themes if t.count]
+    beta_answers = metrics.by_group.get(FeedbackGroup.BETA_USER, 0)
+    beta = fmt_num(sv.beta_users) if sv and sv.beta_users is not None else NOT_PROVIDED
+    if beta_answers:
+        beta += f" ({beta_answers} gave feedback)"
+    note = None
+    if metrics.count:
+        groups = ", ".join(f"{n} {g.label.lower()}{'s' if n != 1 else ''}" for g, n in metrics.by_group.items() if n)
+        note = (f"Satisfaction and NPS count all {metrics.count} feedback responses ({groups}); Beta Users counts "
+                f"everyone in the beta, {beta_answers} of whom gave feedback.")
+    goals = NOT_PROVIDED
+    if sv and sv.business_goals_met is not None:
+        goals = f"{sv.business_goals_met}/{sv.business_goals_total}" if sv.business_goals_total \
+            else str(sv.business_goals_met)
+    return Feedback(
+        metrics=metrics,
+        participants=_text(sv.participants) if sv else None,
+        scenarios_label=f"{fmt_num(sv.scenarios_completed)} completed" if sv and sv.scenarios_completed is not None
+        else NOT_PROVIDED,
+        acceptance_rate_label=acceptance,
+        acceptance_key_feedback=_text(sv.acceptance_key_feedback) if sv else None,
+        beta_users_label=beta,
+        satisfaction_label=satisfaction,
+        nps_label=nps,
+        themes=themes,
+        responses_label=f"{metrics.count} response{'s' if metrics.count != 1 else ''}" if metrics.count
+        else "No responses yet",
+        business_goals_label=goals,
+        roi_label=_label(RoiProjection, sv.roi_projection) if sv and sv.roi_projection else NOT_PROVIDED,
+        market_response=_text(sv.market_response) if sv else None,
+        counts_note=note,
+    )
