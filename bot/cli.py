@@ -26,7 +26,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gunicorn.app.base import BaseApplication
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
 
@@ -53,7 +52,6 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.app import create_app
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     app, _deps = create_app(settings)
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
@@ -92,7 +90,6 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import sweep
     from bot.deps import make_deps
 
-    settings.require("SLACK_BOT_TOKEN")
     now = None
     if args.now:
         try:
@@ -170,8 +167,15 @@ COMMANDS: list[Command] = [
 ]
 
 
-# Commands that read or write the bot's tables: each says in one line when the schema is missing or old.
-NEEDS_SCHEMA = {"serve", "socket", "report", "remind", "clock"}
+# What each command needs before it starts: these settings, then the bot's tables at the code's revision
+# (each missing piece is one line naming what to do).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "serve": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+    "remind": ("SLACK_BOT_TOKEN",),
+    "clock": ("SLACK_BOT_TOKEN",),
+    "report": (),
+}
 
 
 def _require_schema(settings: Settings) -> None:
@@ -199,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        if args.command in NEEDS_SCHEMA:
+        if args.command in NEEDS:
+            settings.require(*NEEDS[args.command])
             _require_schema(settings)
         return runners[args.command](args, settings)
     except SettingsError as error:
