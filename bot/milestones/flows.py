@@ -11,12 +11,17 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.actions import service as action_service
+from bot.actions import views as action_views
 from bot.core import deliveries
-from bot.core.access import get_by_key, is_editor, next_free_key
+from bot.core.access import ensure_can_edit, get_by_key, is_editor, next_free_key
+from bot.core.errors import NotAllowed
+from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
 from bot.milestones import service, views
@@ -28,6 +33,8 @@ from bot.slack.replies import team_of
 from bot.slack.router import CommandContext
 from bot.slack.submissions import claim, submit
 from bot.slack.text import channel as channel_ref
+from bot.slack.text import truncate
+from bot.slack.users import cached_profile, is_admin_of
 from models import Delivery, Milestone, Status, Version, utcnow
 
 log = logging.getLogger(__name__)
@@ -152,3 +159,91 @@ def show_command(deps: Deps, ctx: CommandContext) -> None:
         milestone_id = get_by_key(session, ctx.team_id, ctx.args[0]).id
     text, blocks = show(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
     ctx.reply(text, blocks)
+
+
+# ---- "Add as action item" (message shortcut) --------------------------------------------------------------
+
+
+def _editable_milestones(deps: Deps, client: WebClient, team_id: str, user_id: str, channel: str) -> list[int]:
+    """Milestones the person may add items to: those reporting to this channel first, newest first."""
+    with deps.session() as session:
+        items, _total = service.user_milestones(session, team_id, user_id, 100)
+        ordered = sorted(items, key=lambda m: m.report_channel_id != channel)  # stable: newest first within
+        ids = [m.id for m in ordered]
+    if ids or not is_admin_of(cached_profile(deps, client, user_id), team_id):
+        return ids
+    with deps.session() as session:  # a workspace admin may add to any milestone of the workspace
+        everything, _total = service.team_milestones(session, team_id, 100)
+        return [m.id for m in sorted(everything, key=lambda m: m.report_channel_id != channel)]
+
+
+def action_from_message(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
+    """The message shortcut: the action item form, its description taken from the message and its notes
+    linking back to it; a chooser first when several milestones could take it."""
+    user_id, team_id = body["user"]["id"], team_of(body)
+    channel = (body.get("channel") or {}).get("id") or ""
+    message = body.get("message") or {}
+    source = views.FromMessage(channel, str(message.get("ts") or ""))
+    candidates = _editable_milestones(deps, client, team_id, user_id, channel)
+    if not candidates:
+        raise NotAllowed("You own or edit no milestone in this workspace yet, so there is nothing to add an "
+                         "action item to. `/milestone new` creates one.")
+    if len(candidates) > 1:
+        with deps.session() as session:
+            items = [load_milestone(session, team_id, i) for i in candidates]
+            view = views.choose_modal(items, source)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+        return
+    client.views_open(trigger_id=body["trigger_id"],
+                      view=prefilled_action_modal(deps, client, team_id, user_id, candidates[0], source,
+                                                  str(message.get("text") or "")))
+
+
+def prefilled_action_modal(deps: Deps, client: WebClient, team_id: str, user_id: str, milestone_id: int,
+                           source: views.FromMessage, text: str) -> dict[str, Any]:
+    """bot.actions' own form (its submission saves the item), with the message filled in."""
+    profile = cached_profile(deps, client, user_id)
+    link = None
+    if source.channel and source.ts:
+        try:
+            link = client.chat_getPermalink(channel=source.channel, message_ts=source.ts).get("permalink")
+        except SlackApiError as error:
+            log.info("no permalink for %s/%s: %s", source.channel, source.ts, error.response.get("error"))
+    with deps.session() as session:
+        milestone = load_milestone(session, team_id, milestone_id)
+        ensure_can_edit(session, milestone, user_id, is_admin=is_admin_of(profile, team_id))
+        today = local_date(utcnow(), profile.tz)
+        view = action_views.action_modal(milestone, suggested=action_service.suggestions(milestone, today),
+                                         source={"ch": source.channel} if source.channel else {})
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        if block.get("block_id") == "description" and text.strip():
+            element["initial_value"] = truncate(text.strip(), 1000)
+        elif block.get("block_id") == "notes" and link:
+            element["initial_value"] = f"From the message: {link}"
+    return view
+
+
+def chosen_for_action(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    """The chooser's Next: the same modal becomes the action item form (Slack keeps the message text in the
+    original shortcut only, so the description is taken from the message again)."""
+    user_id, team_id = body["user"]["id"], team_of(body)
+
+    def next_view() -> dict[str, Any]:
+        source = views.FromMessage.unpack(view.get("private_metadata"))
+        chosen = views.MilestoneRef.unpack(read_state(view["state"]["values"]).get("milestone")).milestone
+        text = _message_text(client, source)
+        return prefilled_action_modal(deps, client, team_id, user_id, chosen, source, text)
+
+    following = submit(ack, view, next_view, field="milestone")
+    if following is not None:
+        ack(response_action="update", view=following)
+
+
+def _message_text(client: WebClient, source: views.FromMessage) -> str:
+    try:
+        history = client.conversations_history(channel=source.channel, latest=source.ts, inclusive=True, limit=1)
+    except SlackApiError:
+        return ""
+    messages = history.get("messages") or []
+    return str(messages[0].get("text") or "") if messages and messages[0].get("ts") == source.ts else ""

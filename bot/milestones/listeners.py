@@ -37,6 +37,19 @@ def new_shortcut(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
     flows.open_new_modal(deps, client, body["trigger_id"], team_of(body), None, "shortcut")
 
 
+def action_shortcut(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """The message shortcut "Add as action item" (manifest.yml)."""
+    ack()
+    try:
+        flows.action_from_message(deps, client, body)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+
+
+def chosen_for_action(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    flows.chosen_for_action(deps, ack, body, client, view)
+
+
 def create(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
     flows.create(deps, ack, body, client, view)
 
@@ -66,4 +79,6 @@ def register(app: App, deps: Deps) -> None:
     app.view(views.NEW_CALLBACK)(partial(create, deps))
     app.action(views.NEW)(partial(new_button, deps))
     app.shortcut(views.NEW_SHORTCUT)(partial(new_shortcut, deps))
+    app.shortcut(views.ACTION_SHORTCUT)(partial(action_shortcut, deps))
+    app.view(views.CHOOSE_CALLBACK)(partial(chosen_for_action, deps))
     app.action(views.SHOW)(partial(show_button, deps))

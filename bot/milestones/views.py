@@ -21,6 +21,8 @@ OPEN_SECTIONS = "milestone_sections"  # button, value: MilestoneRef → the sect
 SHOW = "milestone_show"  # button, value: MilestoneRef → the summary, only to the clicker
 NEW = "milestone_new_button"  # button, value: NewMilestone → opens the "new" modal
 NEW_SHORTCUT = "milestone_new_shortcut"  # global shortcut (manifest.yml)
+ACTION_SHORTCUT = "action_from_message"  # message shortcut "Add as action item" (manifest.yml)
+CHOOSE_CALLBACK = "action_from_message_choose"  # which milestone the new action item belongs to
 SHOW_CALLBACK = "milestone_show_modal"
 REQUEST_SIGNOFF = "home_request_signoff"  # button, value: MilestoneRef → the completeness check (bot.home)
 PREVIEW_REPORT = "report_preview"  # button, value: MilestoneRef (handled by bot.reports)
@@ -43,6 +45,15 @@ class NewMilestone(Payload):
 
     KIND: ClassVar[str] = "milestone.new"
     origin: Origin
+
+
+@dataclass(frozen=True)
+class FromMessage(Payload):
+    """The milestone chooser of "Add as action item": the message it was started from."""
+
+    KIND: ClassVar[str] = "milestone.from_message"
+    channel: str
+    ts: str
 
 
 def ref(milestone_id: int) -> str:
@@ -221,6 +232,16 @@ def hub_buttons(milestone: Milestone) -> Block:
         post,
         action_views.add_button(milestone.id, "Add action"),
     ]}
+
+
+def choose_modal(items: list[Milestone], source: FromMessage) -> dict[str, Any]:
+    """"Add as action item" when several milestones could take it: pick one, then the item's form."""
+    options = [{"text": plain(truncate(f"{m.key} · {m.name}", 75)), "value": ref(m.id)} for m in items[:100]]
+    block = {"type": "input", "block_id": "milestone", "label": plain("Milestone"),
+             "element": {"type": "static_select", "action_id": "value", "options": options,
+                         "initial_option": options[0]}}
+    return modal(CHOOSE_CALLBACK, "Add as action item", [block], submit="Next",
+                 private_metadata=source.pack(limit=PRIVATE_METADATA_LIMIT))
 
 
 def show_modal(text: str, blocks: list[Block]) -> dict[str, Any]:
