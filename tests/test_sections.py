@@ -24,6 +24,8 @@ _INTS = {"total_tests": 100, "found": 20}
 
 def sample(spec: FieldSpec) -> tuple[Any, Any]:
     kind = spec.kind
+    if spec.name == "currency":
+        return "eur", "EUR"  # a code, stored upper-case
     if kind == "int":
         number = _INTS.get(spec.name, 7)
         return str(number), number

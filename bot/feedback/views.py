@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from bot.core.formats import day
 from bot.feedback.service import (
     ACCEPTS_NO,
     ACCEPTS_YES,
@@ -100,7 +101,7 @@ def feedback_modal(
     intro = f"*{esc(milestone.key)} · {esc(milestone.name)}*\nHow did this milestone go for you? It takes a minute."
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
     if previous is not None:
-        when = previous.updated_at.strftime("%-d %b %Y")
+        when = day(previous.updated_at)
         blocks.append(_context(f":pencil2: You answered on {when}. Your answer is filled in below; "
                                "sending replaces it."))
     elif answered_anonymously:
@@ -230,8 +231,8 @@ def request_report(
     else:
         lines.append(f"No one new was asked for feedback on *{esc(milestone.key)}*.")
     by_reason: dict[str, list[str]] = {}
-    for user_id, reason in plan.skipped:
-        by_reason.setdefault(str(reason), []).append(user_id)
+    for user_id, skip in plan.skipped:
+        by_reason.setdefault(str(skip), []).append(user_id)
     for reason, users in by_reason.items():
         lines.append(f"Skipped ({reason}): {_names(users)}.")
     if plan.skipped_unnamed:
@@ -282,7 +283,7 @@ def summary_blocks(
     title = f"Stakeholder feedback — {milestone.key}"
     blocks: list[Block] = [
         {"type": "header", "text": plain(title, 150)},
-        _context(f"{esc(milestone.name)} · computed from the answers at {now.strftime('%-d %b %Y %H:%M')} UTC · "
+        _context(f"{esc(milestone.name)} · computed from the answers at {day(now)} {now:%H:%M} UTC · "
                  "only you can see this"),
     ]
     asked = (f"{counts.answered} of the {_plural(counts.asked, 'person', 'people')} asked "

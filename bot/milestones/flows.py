@@ -53,7 +53,8 @@ def open_new_modal(deps: Deps, client: WebClient, trigger_id: str, team_id: str,
             key: str | None = next_free_key(session, team_id)
     except SQLAlchemyError:
         key = None  # the trigger lives ~3 s: open without a suggestion rather than not at all
-    initial: dict[str, Any] = {"key": key, "version": Version.ALPHA.value, "status": Status.IN_PROGRESS.value}
+    initial: dict[str, Any] = {"key": key, "version": Version.ALPHA.value, "status": Status.IN_PROGRESS.value,
+                               "currency": deps.settings.currency}
     if channel_id and channel_id[0] in "CG":
         initial["report_channel_id"] = channel_id
     client.views_open(trigger_id=trigger_id, view=views.new_modal(service.new_milestone_specs(), initial, origin))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from bot.actions import views as action_views
+from bot.core.formats import day
 from bot.feedback.views import GIVE_ACTION, give_value
 from bot.milestones.service import Progress
 from bot.sections.service import SECTIONS, Section
@@ -72,8 +73,8 @@ def title(milestone: Milestone, limit: int = 150) -> str:
 
 
 def dates(milestone: Milestone) -> str:
-    start = milestone.planned_start.isoformat() if milestone.planned_start else "?"
-    end = milestone.planned_end.isoformat() if milestone.planned_end else "?"
+    start = day(milestone.planned_start, empty="?")
+    end = day(milestone.planned_end, empty="?")
     return "no dates yet" if start == end == "?" else f"{start} → {end}"
 
 
@@ -175,8 +176,8 @@ def show_blocks(
     editors = ", ".join(f"<@{e.user_id}>" for e in milestone.editors) or "—"
     actual = "—"
     if milestone.actual_start or milestone.actual_end:
-        start = milestone.actual_start.isoformat() if milestone.actual_start else "?"
-        end = milestone.actual_end.isoformat() if milestone.actual_end else "?"
+        start = day(milestone.actual_start, empty="?")
+        end = day(milestone.actual_end, empty="?")
         actual = f"{start} → {end}"
     fields = [
         ("Status", _label(Status, milestone.status)),

@@ -26,6 +26,7 @@ from bot.sections.service import SECTIONS, Section
 # Fields of the section forms that the report does not show, and why.
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
     ("details", "report_channel_id"),  # where the report is posted, not part of it
+    ("details", "currency"),  # the unit of the budget's amounts, not a fact of its own
 })
 
 ItemKind = Literal["objective", "lesson", "change", "task", "action", "condition", "link", "theme"]

@@ -61,18 +61,22 @@ def picker_view(milestone: Milestone) -> dict[str, Any]:
     return views.picker_modal(milestone, groups, views.metadata_of(views.PickerContext(milestone.id)))
 
 
-def rows_view(milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:
+def rows_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:
     rows = [(row.id, registry.row_values(row, section)) for row in registry.rows(milestone, section)]
     context = views.SectionContext(milestone.id, section.key, picker, False)
-    return views.rows_modal(milestone, section, rows, views.metadata_of(context))
+    return views.rows_modal(milestone, section, rows, views.metadata_of(context), currency_of(deps, milestone))
 
 
-def section_view(milestone: Milestone, section: Section, picker: str | None, *, confirm: bool = False) -> dict[
-    str, Any
-]:
+def currency_of(deps: Deps, milestone: Milestone) -> str:
+    """The milestone's budget currency, else the CURRENCY setting."""
+    return milestone.currency or deps.settings.currency
+
+
+def section_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None, *,
+                 confirm: bool = False) -> dict[str, Any]:
     """The table's row list, or the form of a columns or single-record section; `picker`: the view below."""
     if section.is_table:
-        return rows_view(milestone, section, picker)
+        return rows_view(deps, milestone, section, picker)
     context = views.SectionContext(milestone.id, section.key, picker, confirm)
     return views.form_modal(milestone, section, registry.current_values(milestone, section),
                             views.metadata_of(context))
@@ -100,7 +104,7 @@ def edit_command(deps: Deps, ctx: CommandContext) -> None:
     is_admin = admin_flag(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
     with deps.session() as session:
         milestone = _editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin)
-        view = section_view(milestone, section, None, confirm=True) if section else picker_view(milestone)
+        view = section_view(deps, milestone, section, None, confirm=True) if section else picker_view(milestone)
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
 
@@ -119,7 +123,7 @@ def open_section(deps: Deps, client: WebClient, body: dict[str, Any], target: vi
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     with deps.session() as session:
         milestone = _editable(session, team_id, target.milestone, user_id, is_admin)
-        view = section_view(milestone, section, body["view"]["id"] if from_picker else None)
+        view = section_view(deps, milestone, section, body["view"]["id"] if from_picker else None)
     open_or_push(client, body, view)
 
 
@@ -136,7 +140,8 @@ def open_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.
         else:
             initial = registry.row_values(registry.find_row(session, milestone, section, target.row), section)
         context = views.RowContext(milestone.id, section.key, target.row, str(list_view.get("id", "")), below.picker)
-        view = views.row_modal(milestone, section, initial, views.metadata_of(context), new=target.row is None)
+        view = views.row_modal(milestone, section, initial, views.metadata_of(context), new=target.row is None,
+                               currency=currency_of(deps, milestone))
     client.views_push(trigger_id=body["trigger_id"], view=view)
 
 
@@ -151,7 +156,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
             milestone = _editable(session, team_id, target.milestone, user_id, is_admin)
             removed = target.row is not None and registry.remove_row(session, milestone, section, target.row,
                                                                      user_id)
-            fresh = rows_view(milestone, section, below.picker)
+            fresh = rows_view(deps, milestone, section, below.picker)
             picker = picker_view(milestone) if below.picker else None
             milestone_id = milestone.id
     except SQLAlchemyError as error:
@@ -249,7 +254,7 @@ def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Save
     if picker or rows_view_id:
         with deps.session() as session:
             fresh = load_milestone(session, saved.team_id, saved.milestone_id)
-            listing = rows_view(fresh, section, picker) if rows_view_id else None
+            listing = rows_view(deps, fresh, section, picker) if rows_view_id else None
             picker_fresh = picker_view(fresh) if picker else None
         update_view(client, rows_view_id, listing)
         update_view(client, picker, picker_fresh)

@@ -105,8 +105,9 @@ _DELIVERABLE_BASE = ("name",)
 
 SECTIONS: tuple[Section, ...] = (
     _columns(
-        "details", "Milestone details", ("name", "version", "status", "report_channel_id"),
-        help="The report's heading: name, version and status; and the channel the report goes to.",
+        "details", "Milestone details", ("name", "version", "status", "report_channel_id", "currency"),
+        help="The report's heading: name, version and status; the channel the report goes to; the budget's "
+        "currency.",
         aliases=("header", "overview"), non_content=("report_channel_id",),
     ),
     _columns(
@@ -396,11 +397,22 @@ def _cross_checks(section: Section, values: dict[str, FieldValue], errors: dict[
         met, total = values.get("business_goals_met"), values.get("business_goals_total")
         if isinstance(met, int) and isinstance(total, int) and met > total:
             errors["business_goals_met"] = "More goals met than there are goals in total."
+    check_currency(values, errors)
     if section.model is DefectCount:
         found = values.get("found")
         done = [values.get(name) for name in ("fixed", "deferred")]
         if isinstance(found, int) and sum(d for d in done if isinstance(d, int)) > found:
             errors["fixed"] = "Fixed and deferred add up to more than were found."
+
+
+def check_currency(values: dict[str, FieldValue], errors: dict[str, str]) -> None:
+    """A currency is a three-letter code (stored upper-case); the new-milestone form checks it the same way."""
+    currency = values.get("currency")
+    if isinstance(currency, str):
+        code = currency.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            errors["currency"] = "Use a three-letter currency code such as USD or EUR."
+        values["currency"] = code
 
 
 def parse_each(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[dict[str, FieldValue], dict[str, str]]:

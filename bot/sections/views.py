@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from bot.core.formats import day, money, number
 from bot.sections.service import MAX_ROWS, Section
 from bot.slack.forms import Block, field_blocks, modal, option, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
@@ -81,8 +82,15 @@ def section_value(milestone_id: int, section: Section, row_id: int | None = None
     return EditSection(milestone_id, section.key, row_id).pack()
 
 
-def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:
-    """A stored value as mrkdwn, escaped and short."""
+def label(spec: FieldSpec, currency: str | None) -> str:
+    """A field's label, with an amount's currency named (the declarations say `($)`)."""
+    if spec.kind == "money" and currency:
+        return spec.label.replace("($)", f"({currency})")
+    return spec.label
+
+
+def display(spec: FieldSpec, value: FieldValue, limit: int = 80, currency: str | None = None) -> str:
+    """A stored value as mrkdwn, escaped and short: dates as `Mon 30 Nov 2026`, numbers with separators."""
     if value is None or value == "" or value == []:
         return "—"
     if spec.kind == "bool":
@@ -96,9 +104,11 @@ def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:
     if spec.kind == "channel":
         return f"<#{value}>"
     if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
+        return day(value)
+    if spec.kind == "money" and currency and isinstance(value, Decimal | int):
+        return esc(money(value, currency))
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = number(value)
         return f"{text}%" if spec.kind == "percent" else text
     return esc(truncate(" ".join(str(value).split()), limit))
 
@@ -151,7 +161,7 @@ def form_modal(
     return modal(FORM_CALLBACK, section.title, blocks, submit="Save", private_metadata=meta)
 
 
-def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
+def row_summary(section: Section, values: dict[str, FieldValue], currency: str | None = None) -> str:
     """The row's name in bold and up to four more filled-in fields: under 3,000 characters even when every
     value is full of characters that escaping lengthens."""
     specs = section.specs()
@@ -159,7 +169,7 @@ def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
     main = next((s for s in specs if s.required and s.kind == "text"), specs[0])
     title = f"*{display(main, values.get(main.name), 150)}*"
     details = [
-        f"{esc(spec.label)}: {display(spec, values.get(spec.name))}"
+        f"{esc(label(spec, currency))}: {display(spec, values.get(spec.name), currency=currency)}"
         for spec in specs
         if spec is not main and values.get(spec.name) not in (None, "", False, [])
     ][:4]
@@ -167,7 +177,8 @@ def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
 
 
 def rows_modal(
-    milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str
+    milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """A table: each row with Edit and Remove, then "Add" (two blocks a row: MAX_ROWS rows fit in 100)."""
     blocks: list[Block] = [milestone_context(milestone), *_help(section), {"type": "divider"}]
@@ -175,7 +186,7 @@ def rows_modal(
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_Nothing here yet._"}})
     for row_id, values in rows:
         blocks.append({"type": "section", "block_id": f"row_{row_id}", "text": {
-            "type": "mrkdwn", "text": row_summary(section, values)}})
+            "type": "mrkdwn", "text": row_summary(section, values, currency)}})
         value = section_value(milestone.id, section, row_id)
         confirm = {
             "title": plain(f"Remove this {section.noun}?", 100),
@@ -201,10 +212,15 @@ def rows_modal(
 
 
 def row_modal(
-    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str, *, new: bool
+    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str, *, new: bool,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     title = f"{'Add' if new else 'Edit'} {section.noun}"
-    blocks = [milestone_context(milestone), *field_blocks(section.specs(), initial)]
+    specs = section.specs()
+    fields = field_blocks(specs, initial)
+    for spec, block in zip(specs, fields, strict=True):
+        block["label"] = plain(label(spec, currency), 2000)
+    blocks = [milestone_context(milestone), *fields]
     return modal(ROW_CALLBACK, title, blocks, submit="Add" if new else "Save", private_metadata=meta)
 
 
