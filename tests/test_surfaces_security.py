@@ -79,7 +79,7 @@ def test_hostile_text_in_every_argument_and_field_never_reaches_slack_unescaped(
     answers.append(bot.submit_view(form, {"executive_summary": HOSTILE}))
     listing = open_modal(bot, slack, "edit M-001 risks")
     bot.block_action("section_row_add", value=button(listing, "section_row_add"), view=listing)
-    answers.append(bot.submit_view(pushed(slack, 1), {"risk": HOSTILE, "effectiveness": HOSTILE}))
+    answers.append(bot.submit_view(pushed(slack, 1), {"risk": HOSTILE, "management": HOSTILE}))
     # Feedback: a comment (shown in the summary).
     feedback = open_modal(bot, slack, "feedback M-001", user_id="UTECH")
     answers.append(bot.submit_view(feedback, {"satisfaction": "4", "nps": "9", "group": "beta_user",

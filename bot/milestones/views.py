@@ -104,7 +104,12 @@ def new_modal(specs: list[FieldSpec], initial: dict[str, FieldValue], origin: Or
         "elements": [{"type": "mrkdwn", "text": "You will own this milestone. Choose at least one approver; "
                       "you can fill in the report's sections next."}],
     }
-    return modal(NEW_CALLBACK, "New milestone", [intro, *field_blocks(specs, initial)], submit="Create",
+    fields = field_blocks(specs, initial)
+    first_approver = next(i for i, b in enumerate(fields) if b["block_id"].startswith("approver_"))
+    # Slack marks every optional input "(optional)"; the rule for the group is said once, above it.
+    fields.insert(first_approver, {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        "*Approvers: at least one*, for any of the roles below. Each role you fill in must sign off.")}]})
+    return modal(NEW_CALLBACK, "New milestone", [intro, *fields], submit="Create",
                  private_metadata=NewMilestone(origin).pack(limit=PRIVATE_METADATA_LIMIT))
 
 

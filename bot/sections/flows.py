@@ -145,6 +145,22 @@ def open_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.
     client.views_push(trigger_id=body["trigger_id"], view=view)
 
 
+def switch_variant(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
+    """A row form's kind changed: the same form with that kind's fields, keeping what was typed."""
+    form = body.get("view") or {}
+    context = views.RowContext.unpack(form.get("private_metadata"))
+    section = section_of(context.section)
+    typed = read_state((form.get("state") or {}).get("values") or {})
+    chosen = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value")
+    if chosen:  # the click's own value is the newest (the state may be read before it)
+        typed[section.variant_field] = chosen
+    with deps.session() as session:
+        milestone = load_milestone(session, team_of(body), context.milestone)
+        view = views.row_modal(milestone, section, typed, str(form.get("private_metadata")),
+                               new=context.row is None, currency=currency_of(deps, milestone))
+    client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
+
+
 def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.EditSection) -> None:
     user_id, team_id = body["user"]["id"], team_of(body)
     section = section_of(target.section)

@@ -46,6 +46,14 @@ def edit_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> N
         tell(client, body, f":warning: {error}")
 
 
+def switch_variant(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ack()
+    try:
+        flows.switch_variant(deps, client, body)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+
+
 def remove_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     ack()
     try:
@@ -73,5 +81,6 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.ROW_ADD)(partial(edit_row, deps))
     app.action(views.ROW_EDIT)(partial(edit_row, deps))
     app.action(views.ROW_REMOVE)(partial(remove_row, deps))
+    app.action(views.ROW_VARIANT)(partial(switch_variant, deps))
     app.view(views.FORM_CALLBACK)(partial(save_form, deps))
     app.view(views.ROW_CALLBACK)(partial(save_row, deps))

@@ -14,7 +14,7 @@ Slack's 100 blocks per view, and the compiled report stays readable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -75,6 +75,11 @@ class Section:
     # Columns shown here but filled elsewhere (the planned dates, set when the milestone is created): they do
     # not make the section count as filled in.
     not_filling: tuple[str, ...] = ()
+    # Rows of several kinds (a risk realized, mitigated or new): the select that picks the kind, the fields
+    # each kind shows, and the labels a kind gives a shared field.
+    variant_field: str = ""
+    variants: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    variant_labels: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def is_table(self) -> bool:
@@ -87,6 +92,15 @@ class Section:
             return [by_name[name] for name in self.fields]
         fixed = dict(self.fixed)
         return [spec for spec in declared if spec.name not in fixed]
+
+    def specs_for(self, variant: object) -> list[FieldSpec]:
+        """The fields a row of this kind shows (all of them for a section without kinds)."""
+        shown = dict(self.variants).get(str(variant)) if self.variants else None
+        if shown is None:
+            return self.specs()
+        labels = {name: text for kind, name, text in self.variant_labels if kind == variant}
+        return [replace(spec, label=labels.get(spec.name, spec.label)) for spec in self.specs()
+                if spec.name == self.variant_field or spec.name in shown]
 
 
 def _columns(key: str, title: str, fields: tuple[str, ...], **kw: Any) -> Section:
@@ -188,6 +202,13 @@ SECTIONS: tuple[Section, ...] = (
         "risks", "Risks", Risk, "risks", "risk",
         help="Risks realized (impact, how it was managed, lessons), mitigated (strategy, effectiveness) and "
         "new (probability, impact, mitigation plan).",
+        variant_field="kind",
+        variants=(("realized", ("risk", "impact", "management", "lessons")),
+                  ("mitigated", ("risk", "management", "effectiveness")),
+                  ("new", ("risk", "probability", "impact", "management"))),
+        variant_labels=(("realized", "management", "How it was managed"),
+                        ("mitigated", "management", "Mitigation strategy"),
+                        ("new", "management", "Mitigation plan")),
     ),
     _one(
         "validation", "Stakeholder validation", StakeholderValidation, "stakeholder_validation",

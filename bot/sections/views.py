@@ -29,6 +29,7 @@ SELECT_SECTION = "section_select"  # static select, option values: EditSection
 ROW_ADD = "section_row_add"  # value: EditSection (row None)
 ROW_EDIT = "section_row_edit"  # value: EditSection with the row
 ROW_REMOVE = "section_row_remove"
+ROW_VARIANT = "section_row_kind"  # the kind select of a row form (a risk's kind): shows that kind's fields
 
 
 @dataclass(frozen=True)
@@ -216,10 +217,13 @@ def row_modal(
     currency: str | None = None,
 ) -> dict[str, Any]:
     title = f"{'Add' if new else 'Edit'} {section.noun}"
-    specs = section.specs()
+    specs = section.specs_for(initial.get(section.variant_field))
     fields = field_blocks(specs, initial)
     for spec, block in zip(specs, fields, strict=True):
         block["label"] = plain(label(spec, currency), 2000)
+        if spec.name == section.variant_field:  # choosing another kind re-draws the form with its fields
+            block["dispatch_action"] = True
+            block["element"]["action_id"] = ROW_VARIANT
     blocks = [milestone_context(milestone), *fields]
     return modal(ROW_CALLBACK, title, blocks, submit="Add" if new else "Save", private_metadata=meta)
 
