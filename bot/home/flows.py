@@ -29,10 +29,11 @@ MAX_HOME_BLOCKS = views.MAX_BLOCKS
 
 
 def _signoffs(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-    items = [(milestone, slot.role, request.id, request.requested_at, request.revision)
-             for request, slot, milestone in signoff_service.pending_requests(session, user_id)
-             if milestone.team_id == team_id]
-    return signoff_views.home_section(items)
+    """Requests waiting for this person, each with its decision buttons (bot.signoffs) and View report."""
+    waiting = [(request, slot, milestone)
+               for request, slot, milestone in signoff_service.pending_requests(session, user_id)
+               if milestone.team_id == team_id]
+    return views.signoff_queue(waiting, signoff_views.decision_buttons)
 
 
 def _action_items(session: Session, user_id: str, team_id: str, now: datetime) -> list[dict[str, Any]]:
