@@ -57,7 +57,7 @@ def build_home(deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) 
                  _feedback(deps, session, user_id, team_id)]
         hubs, total = service.hubs(session, team_id, user_id, shown, now.date())
         blocks = [*views.top(newcomer), *views.queue(parts)]
-        if hubs or not newcomer:
+        if hubs:  # owners and editors; an approver or an item owner sees the queue only
             blocks += views.hubs(hubs, total, shown)
         blocks += views.recent(service.recent_posts(session, team_id, user_id))
     return {"type": "home", "blocks": views.fit(blocks)}

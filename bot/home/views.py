@@ -115,8 +115,6 @@ def hub_text(hub: Hub) -> str:
 
 def hubs(items: list[Hub], total: int, shown: int) -> list[Block]:
     blocks: list[Block] = [{"type": "header", "text": plain("Your milestones", 150)}]
-    if not items:
-        blocks.append(_context("None yet: milestones you own or edit appear here."))
     for hub in items:
         blocks.append(_section(hub_text(hub)))
         blocks.append(milestone_views.hub_buttons(hub.milestone))

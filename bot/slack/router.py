@@ -99,9 +99,10 @@ class CommandRouter:
             raise ValueError(f"/milestone {name} is registered twice")
         self.subcommands[name] = Subcommand(name, handler, summary, usages or [(name, name)], order)
 
-    def help_lines(self, key: str | None) -> list[str]:
-        """One line per subcommand (its description once, an example with a real ID), variants under it."""
-        lines = []
+    def help_entries(self, key: str | None) -> list[str]:
+        """One entry per subcommand: its line (the description once, an example with a real ID), then its
+        variants under it."""
+        entries = []
         for sub in sorted(self.subcommands.values(), key=lambda s: (s.order, s.name)):
             (usage, example), *variants = sub.usages
             if key:
@@ -109,19 +110,23 @@ class CommandRouter:
             line = f"• `/milestone {esc(usage)}` — {esc(sub.summary)}"
             if example != usage:
                 line += f"  _e.g._ `/milestone {esc(example)}`"
-            lines.append(line)
-            lines += [f"      `/milestone {esc(variant)}`" for variant, _ in variants]
-        return lines
+            entries.append("\n".join([line, *(f"      `/milestone {esc(variant)}`" for variant, _ in variants)]))
+        return entries
 
     def help_blocks(self, team_id: str = "", app_id: str = "") -> tuple[str, list[dict[str, Any]]]:
-        lines = self.help_lines(self.example_key(team_id) if team_id else None)
-        text = "*Milestone Bot* — commands:\n" + "\n".join(lines)
+        entries = self.help_entries(self.example_key(team_id) if team_id else None)
+        text = "*Milestone Bot* — commands:\n" + "\n".join(entries)
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": "Milestone Bot commands"}},
         ]
-        # 12 subcommands with their variants: a few sections, each under the 3,000-character limit.
-        for start in range(0, len(lines), 12):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start: start + 12])}})
+        chunk: list[str] = []
+        for entry in entries:  # sections under Slack's 3,000 characters, never splitting a subcommand
+            if chunk and len("\n".join([*chunk, entry])) > 2800:
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+                chunk = []
+            chunk.append(entry)
+        if chunk:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
         buttons = [make() for make in self.help_buttons]
         if team_id and app_id:
             buttons.append({"type": "button", "action_id": OPEN_HOME,
