@@ -5,21 +5,17 @@ posted reports. Then published."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.actions import service as action_service
-from bot.actions import views as action_views
-from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.feedback import service as feedback_service
 from bot.feedback import views as feedback_views
 from bot.home import service, views
 from bot.milestones import views as milestone_views
-from bot.signoffs import service as signoff_service
+from bot.signoffs import content as signoff_content
 from bot.signoffs import views as signoff_views
 from bot.slack.permissions import load_milestone
 from models import utcnow
@@ -28,20 +24,12 @@ log = logging.getLogger(__name__)
 MAX_HOME_BLOCKS = views.MAX_BLOCKS
 
 
-def _signoffs(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-    """Requests waiting for this person, each with its decision buttons (bot.signoffs) and View report."""
-    waiting = [(request, slot, milestone)
-               for request, slot, milestone in signoff_service.pending_requests(session, user_id)
-               if milestone.team_id == team_id]
-    return views.signoff_queue(waiting, signoff_views.decision_buttons)
-
-
-def _action_items(session: Session, user_id: str, team_id: str, now: datetime) -> list[dict[str, Any]]:
-    items = action_service.open_items_for_owner(session, user_id, team_id)
-    if not items:
-        return []
-    today = local_date(now, action_service.profile_zones(session, {user_id}).get(user_id))
-    return action_views.home_blocks([action_views.line_from_item(item, today) for item in items])
+def _others(deps: Deps, session: Session, user_id: str, team_id: str) -> list[list[dict[str, Any]]]:
+    """What other features say waits for this person (sign-off requests, their action items), each drawn by
+    that feature (bot.signoffs, bot.actions register theirs in deps.home_sections). A part without any
+    button is only a "nothing here" line: the queue leaves it out."""
+    parts = [section(session, user_id, team_id) for section in deps.home_sections]
+    return [part for part in parts if views.has_buttons(part)]
 
 
 def _feedback(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
@@ -53,8 +41,7 @@ def build_home(deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) 
     now = utcnow()
     with deps.session() as session:
         newcomer = service.is_newcomer(session, team_id, user_id)
-        parts = [_signoffs(session, user_id, team_id), _action_items(session, user_id, team_id, now),
-                 _feedback(deps, session, user_id, team_id)]
+        parts = [*_others(deps, session, user_id, team_id), _feedback(deps, session, user_id, team_id)]
         hubs, total = service.hubs(session, team_id, user_id, shown, now.date())
         blocks = [*views.top(newcomer), *views.queue(parts)]
         if hubs:  # owners and editors; an approver or an item owner sees the queue only
@@ -71,11 +58,13 @@ def signoff_prompt(deps: Deps, client: WebClient, trigger_id: str, team_id: str,
     """Home's "Request sign-off": the same completeness check as `/milestone signoff`, in a modal."""
     with deps.session() as session:
         milestone = load_milestone(session, team_id, milestone_id)
-        empty = signoff_service.empty_sections(milestone)
+        empty = signoff_content.empty_sections(milestone)
         _text, blocks = signoff_views.completeness_prompt(milestone, empty)
         if not empty:  # nothing to warn about: keep only the button, with a plain question
             question = (f"*{milestone_views.title(milestone)}*: every section is filled in. Ask the "
                         f"approvers to sign revision {milestone.revision}?")
+            asks = [e for b in blocks if b.get("type") == "actions" for e in b["elements"]
+                    if e.get("action_id") == signoff_views.CONFIRM_REQUEST]
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": question}},
-                      *[b for b in blocks if b.get("type") == "actions"]]
+                      {"type": "actions", "block_id": "signoff_confirm", "elements": asks}]
     client.views_open(trigger_id=trigger_id, view=views.signoff_prompt_modal(blocks))

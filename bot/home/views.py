@@ -6,7 +6,6 @@ the whole tab is kept within Slack's 100 blocks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,7 +14,7 @@ from bot.home.service import Hub
 from bot.milestones import views as milestone_views
 from bot.slack.forms import Block, plain
 from bot.slack.payloads import Payload
-from bot.slack.text import channel, esc, truncate
+from bot.slack.text import channel, truncate
 from models import Milestone, ReportPost
 
 MAX_BLOCKS = 100
@@ -82,25 +81,9 @@ def queue(parts: list[list[Block]]) -> list[Block]:
     return blocks
 
 
-QUEUE_LIMIT = 8  # sign-off requests listed (3 blocks each); the rest are counted
-
-
-def signoff_queue(waiting: list[tuple[Any, Any, Milestone]], buttons: Callable[[int], Block]) -> list[Block]:
-    """Sign-off requests waiting for the person: what to sign, since when, the decision buttons (the
-    sign-off feature's own) and View report."""
-    if not waiting:
-        return []
-    blocks: list[Block] = [{"type": "header", "text": plain("Waiting for my sign-off", 150)}]
-    for request, slot, milestone in waiting[:QUEUE_LIMIT]:
-        blocks.append(_section(f"*{milestone_views.title(milestone)}* — sign as *{esc(slot.role)}* · asked "
-                               f"{day(request.requested_at)} (revision {request.revision})"))
-        actions = buttons(request.id)
-        actions["elements"] = [*actions["elements"], _button("View report", milestone_views.PREVIEW_REPORT,
-                                                             milestone_views.ref(milestone.id))]
-        blocks.append(actions)
-    if len(waiting) > QUEUE_LIMIT:
-        blocks.append(_context(f"…and {len(waiting) - QUEUE_LIMIT} more."))
-    return blocks
+def has_buttons(blocks: list[Block]) -> bool:
+    """Whether a part of the queue offers something to do (an actions block or a button beside a line)."""
+    return any(b.get("type") == "actions" or "accessory" in b for b in blocks)
 
 
 def hub_text(hub: Hub) -> str:

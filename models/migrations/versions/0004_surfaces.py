@@ -1,7 +1,7 @@
 """surfaces: milestone currency
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004_surfaces
+Revises: 0003_signoffs
 Create Date: 2026-11-30 10:19:05.166811
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0004_surfaces'
+down_revision: str | None = '0003_signoffs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
