@@ -28,6 +28,9 @@ JOBS = (
     ("feedback reminders", feedback_jobs.run),
 )
 
+# Read-only explanations `milestone-bot remind` prints after a sweep: what waits, and why.
+HELD = (("action reminders", action_jobs.held),)
+
 
 def register_listeners(app: App, deps: Deps) -> None:
     for group in GROUPS:

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.actions.reminders import Due, record_items, select_due, stale_profiles
-from bot.actions.service import KIND_ASSIGNED, KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
+from bot.actions.reminders import Due, Held, record_items, select_due, stale_profiles
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
 from bot.actions.views import Block, digest_message, escalation_message, line_from_overdue, weekly_message
 from bot.core import deliveries
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Posted
 from bot.slack.users import fetch_user, store_profile
-from models import Delivery, utcnow
+from models import Delivery, UserProfile, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,30 @@ def run(ctx: JobContext) -> list[str]:
         described = dict(owed)
         for result in outbox.deliver(ctx.deps, ctx.client, list(described), ctx.now):
             lines.append(_line(result, described[result.id]))
+    return lines
+
+
+def held(ctx: JobContext) -> list[str]:
+    """What waits and why, for `milestone-bot remind`: one line per held message, then a total per reason.
+    Read-only: the same selection as `run`, which has just sent whatever was due."""
+    waiting: list[Held] = []
+    with ctx.deps.session() as session:
+        select_due(session, ctx.now, ctx.deps.settings, held=waiting)
+        people = {h.recipient_id for h in waiting if h.kind != KIND_WEEKLY}
+        names = dict(session.execute(select(UserProfile.user_id, UserProfile.real_name)
+                                     .where(UserProfile.user_id.in_(people))).tuples().all()) if people else {}
+    label = {KIND_DIGEST: "digest", KIND_ESCALATION: "escalation", KIND_WEEKLY: "weekly summary"}
+    lines = []
+    for message in waiting:
+        if message.kind == KIND_WEEKLY:
+            who = f"#{message.recipient_id} ({message.subject}, the milestone owner's time)"
+        else:
+            name = names.get(message.recipient_id)
+            who = f"@{name} ({message.recipient_id})" if name else f"@{message.recipient_id}"
+        lines.append(f"{label.get(message.kind, message.kind)} held: {who} {message.reason} ({message.detail})")
+    totals = Counter(message.reason for message in waiting)
+    if totals:
+        lines.append("held in total: " + ", ".join(f"{count} {reason}" for reason, count in totals.most_common()))
     return lines
 
 
@@ -95,7 +121,7 @@ def _record_failed(session: Session, delivery: Delivery, _code: str) -> None:
     record_items(session, delivery.id, _items_of(delivery))
 
 
-for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, KIND_ASSIGNED):
+for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY):  # KIND_ASSIGNED: bot/actions/flows_refresh.py
     outbox.register(_kind, on_sent=_record_sent, on_failed=_record_failed)
 
 
