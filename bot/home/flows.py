@@ -42,7 +42,7 @@ def build_home(deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) 
     with deps.session() as session:
         newcomer = service.is_newcomer(session, team_id, user_id)
         parts = [*_others(deps, session, user_id, team_id), _feedback(deps, session, user_id, team_id)]
-        hubs, total = service.hubs(session, team_id, user_id, shown, now.date())
+        hubs, total = service.hubs(session, team_id, user_id, shown, now)
         blocks = [*views.top(newcomer), *views.queue(parts)]
         if hubs:  # owners and editors; an approver or an item owner sees the queue only
             blocks += views.hubs(hubs, total, shown)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.actions import service as actions
+from bot.core.workdays import local_date
 from bot.milestones import service as milestones
 from bot.milestones.service import Progress
 from bot.signoffs import service as signoffs
@@ -36,14 +37,17 @@ def report_state(session: Session, milestone: Milestone) -> ReportState:
     return "In review" if signoffs.signoff_requested(session, milestone.id) else "Draft"
 
 
-def hubs(session: Session, team_id: str, user_id: str, limit: int, today: date) -> tuple[list[Hub], int]:
-    """The newest `limit` milestones the person owns or edits, and how many there are in all."""
+def hubs(session: Session, team_id: str, user_id: str, limit: int, now: datetime) -> tuple[list[Hub], int]:
+    """The newest `limit` milestones the person owns or edits, and how many there are in all. Overdue is the
+    action items' one rule, each item measured against its owner's today."""
     items, total = milestones.user_milestones(session, team_id, user_id, limit)
     progress = milestones.signoff_progress(session, [m.id for m in items])
     result = []
     for milestone in items:
         open_items = [i for i in actions.items_for_milestone(session, milestone.id) if i.status == ActionStatus.OPEN]
-        overdue = sum(1 for i in open_items if actions.is_overdue(i, today))
+        zones = actions.profile_zones(session, {i.owner_id for i in open_items})
+        overdue = sum(1 for i in open_items if actions.is_overdue(
+            i.status, i.due_date, i.snoozed_until, local_date(now, zones.get(i.owner_id))))
         result.append(Hub(milestone, progress[milestone.id], report_state(session, milestone), len(open_items),
                           overdue))
     return result, total

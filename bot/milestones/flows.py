@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.actions import service as action_service
-from bot.actions import views as action_views
+from bot.actions import views_modals as action_modals
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key, is_editor, next_free_key
 from bot.core.errors import NotAllowed
@@ -214,8 +214,8 @@ def prefilled_action_modal(deps: Deps, client: WebClient, team_id: str, user_id:
         milestone = load_milestone(session, team_id, milestone_id)
         ensure_can_edit(session, milestone, user_id, is_admin=is_admin_of(profile, team_id))
         today = local_date(utcnow(), profile.tz)
-        view = action_views.action_modal(milestone, suggested=action_service.suggestions(milestone, today),
-                                         source={"ch": source.channel} if source.channel else {})
+        suggested = action_service.suggestions(milestone, today, deps.settings.work_days)
+        view = action_modals.action_modal(milestone, suggested=suggested, channel=source.channel or None)
     for block in view["blocks"]:
         element = block.get("element") or {}
         if block.get("block_id") == "description" and text.strip():

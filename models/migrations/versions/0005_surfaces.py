@@ -1,7 +1,7 @@
 """surfaces: milestone currency
 
-Revision ID: 0004_surfaces
-Revises: 0003_signoffs
+Revision ID: 0005_surfaces
+Revises: 0004_actions
 Create Date: 2026-11-30 10:19:05.166811
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0004_surfaces'
-down_revision: str | None = '0003_signoffs'
+revision: str = '0005_surfaces'
+down_revision: str | None = '0004_actions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
