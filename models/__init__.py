@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models of the milestone report. Importing this package registers every table."""
 
 from models.actions import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Horizon
+from models.assignments import Assignment, AssignmentState  # noqa: F401
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
 from models.milestone import (

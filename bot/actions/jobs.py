@@ -31,23 +31,27 @@ from models import Delivery, UserProfile, utcnow
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 200  # messages recorded per transaction
+CLAIM_BATCH = 1000  # messages recorded per statement
 
 
 def run(ctx: JobContext) -> list[str]:
+    """Record every due reminder in the outbox (a statement per batch), then send what is owed with the
+    outbox's batch sweep: a second process running at once takes disjoint batches, so both share the work."""
     _refresh_profiles(ctx)
-    with ctx.deps.session() as session:
+    with ctx.deps.read() as session:
         due = select_due(session, ctx.now, ctx.deps.settings)
     lines: list[str] = []
+    described: dict[int, Due] = {}
     for start in range(0, len(due), CLAIM_BATCH):
         batch = due[start : start + CLAIM_BATCH]
         owed = _owe(ctx, batch)
         if owed is None:  # lock timeouts: another sweep is busy; the next sweep retries
             lines.append(f"skipped {len(batch)} reminders: database busy, the next sweep retries")
             continue
-        described = dict(owed)
-        for result in outbox.deliver(ctx.deps, ctx.client, list(described), ctx.now):
-            lines.append(_line(result, described[result.id]))
+        described.update(owed)
+    for result in outbox.sweep(ctx.deps, ctx.client, ctx.now):
+        message = described.get(result.id)
+        lines.append(_line(result, message) if message else outbox.describe(result))
     return lines
 
 
@@ -75,24 +79,23 @@ def held(ctx: JobContext) -> list[str]:
     return lines
 
 
-def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> list[tuple[int, Due]] | None:
-    """Record a batch in the outbox in one transaction; already-owed messages (another sweep's) are skipped."""
+def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> dict[int, Due] | None:
+    """Record a batch in the outbox in one statement; already-owed messages (another sweep's) are skipped."""
     after = ctx.deps.settings.escalate_after_working_days
+    messages = []
+    for message in batch:
+        text, blocks = render(message, after)
+        messages.append(deliveries.Owed(
+            kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
+            local_date=message.local_date, target=message.recipient_id,
+            payload={"text": text, "blocks": blocks, "item_ids": message.item_ids}, detail=_detail(message, after),
+        ))
+    by_key = {(m.kind, m.recipient_id, m.subject[:64], m.local_date): m for m in batch}
     for attempt in range(tries):
         try:
             with ctx.deps.session() as session:
-                owed = []
-                for message in batch:
-                    text, blocks = render(message, after)
-                    delivery_id = deliveries.owe(
-                        session, kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
-                        local_date=message.local_date, now=ctx.now, op="post", target=message.recipient_id,
-                        payload={"text": text, "blocks": blocks, "item_ids": message.item_ids},
-                        detail=_detail(message, after),
-                    )
-                    if delivery_id is not None:
-                        owed.append((delivery_id, message))
-            return owed
+                inserted = deliveries.owe_many(session, messages, ctx.now)
+            return {delivery_id: by_key[key] for key, delivery_id in inserted.items()}
         except SQLAlchemyError as error:
             log.warning("could not record %d reminders (try %d): %s", len(batch), attempt + 1, error)
             time.sleep(0.2 * (attempt + 1))
