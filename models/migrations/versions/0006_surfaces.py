@@ -1,7 +1,7 @@
 """surfaces: milestone currency
 
-Revision ID: 0005_surfaces
-Revises: 0004_actions
+Revision ID: 0006_surfaces
+Revises: 0005_assignments
 Create Date: 2026-11-30 10:19:05.166811
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0005_surfaces'
-down_revision: str | None = '0004_actions'
+revision: str = '0006_surfaces'
+down_revision: str | None = '0005_assignments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
