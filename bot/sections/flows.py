@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.assignments import service as assignments
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import NotFound
 from bot.deps import Deps
@@ -82,8 +83,12 @@ def section_view(deps: Deps, milestone: Milestone, section: Section, picker: str
                             views.metadata_of(context))
 
 
-def _editable(session: Session, team_id: str, milestone_id: int, user_id: str, is_admin: bool) -> Milestone:
+def _editable(session: Session, team_id: str, milestone_id: int, user_id: str, is_admin: bool,
+              section: Section | None = None) -> Milestone:
+    """The milestone, for owners, editors and admins, and for the assignee of `section` (that one only)."""
     milestone = load_milestone(session, team_id, milestone_id)
+    if section is not None and assignments.may_fill(session, milestone, user_id, section.key):
+        return milestone
     ensure_can_edit(session, milestone, user_id, is_admin=is_admin)
     return milestone
 
@@ -103,7 +108,7 @@ def edit_command(deps: Deps, ctx: CommandContext) -> None:
         milestone_id = get_by_key(session, ctx.team_id, ctx.args[0]).id
     is_admin = admin_flag(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
     with deps.session() as session:
-        milestone = _editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin)
+        milestone = _editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin, section)
         view = section_view(deps, milestone, section, None, confirm=True) if section else picker_view(milestone)
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
@@ -122,7 +127,7 @@ def open_section(deps: Deps, client: WebClient, body: dict[str, Any], target: vi
     from_picker = (body.get("view") or {}).get("callback_id") == views.PICKER_CALLBACK
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     with deps.session() as session:
-        milestone = _editable(session, team_id, target.milestone, user_id, is_admin)
+        milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
         view = section_view(deps, milestone, section, body["view"]["id"] if from_picker else None)
     open_or_push(client, body, view)
 
@@ -134,7 +139,7 @@ def open_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.
     below = views.SectionContext.unpack(list_view.get("private_metadata"))
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     with deps.session() as session:
-        milestone = _editable(session, team_id, target.milestone, user_id, is_admin)
+        milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
         if target.row is None:
             initial = registry.new_row_values(section)
         else:
@@ -169,7 +174,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     try:
         with deps.session() as session:
-            milestone = _editable(session, team_id, target.milestone, user_id, is_admin)
+            milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
             removed = target.row is not None and registry.remove_row(session, milestone, section, target.row,
                                                                      user_id)
             fresh = rows_view(deps, milestone, section, below.picker)
@@ -208,7 +213,7 @@ def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: d
         values = registry.parse(section, read_state(view["state"]["values"]))
         is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
         with deps.session() as session:
-            milestone = _editable(session, team_id, milestone_id, user_id, is_admin)
+            milestone = _editable(session, team_id, milestone_id, user_id, is_admin, section)
             claim(session, view)
             changed = apply(session, milestone, section, values, user_id)
             return Saved(milestone.id, team_id, milestone.revision, changed)

@@ -11,6 +11,7 @@ Slack's 100 blocks per view, and the compiled report stays readable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -286,11 +287,13 @@ def find_section(key: str) -> Section | None:
 
 
 def get_section(key: str) -> Section:
-    """The section named by our own code (a known key); NotFound without echoing the name, since
-    typed names are answered by the Slack layer, which escapes them."""
+    """The section named by its key or an alias; NotFound lists the keys. A typed name is echoed only when
+    it is a plain word (anything that could be markup is not repeated)."""
     section = find_section(key)
     if section is None:
-        raise NotFound("There is no such section.")
+        keys = ", ".join(f"`{s.key}`" for s in SECTIONS)
+        named = f" `{key}`" if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key) else ""
+        raise NotFound(f"There is no section{named}. Sections: {keys}.")
     return section
 
 
