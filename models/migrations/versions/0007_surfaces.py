@@ -1,7 +1,7 @@
 """surfaces: milestone currency
 
-Revision ID: 0006_surfaces
-Revises: 0005_assignments
+Revision ID: 0007_surfaces
+Revises: 0006_imports
 Create Date: 2026-11-30 10:19:05.166811
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0006_surfaces'
-down_revision: str | None = '0005_assignments'
+revision: str = '0007_surfaces'
+down_revision: str | None = '0006_imports'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
