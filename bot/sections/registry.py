@@ -112,7 +112,9 @@ SECTIONS: tuple[Section, ...] = (
         "details", "Milestone details", ("name", "version", "status", "report_channel_id", "currency"),
         help="The report's heading: name, version and status; the channel the report goes to; the budget's "
         "currency.",
-        aliases=("header", "overview"), non_content=("report_channel_id",),
+        aliases=("header", "overview"),
+        # Until the report prints amounts in it, the currency is not report content (see reports.outline).
+        non_content=("report_channel_id", "currency"),
     ),
     _columns(
         "summary", "Executive summary", ("executive_summary",),

@@ -6,6 +6,8 @@ keys passed to `on_content_changed`). The registry's names are re-exported here 
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import UniqueConstraint, func, select
@@ -93,6 +95,28 @@ def status_line(milestone: Milestone, section: Section) -> str:
         count = len(rows(milestone, section))
         return "empty" if count == 0 else f"{count} row" + ("" if count == 1 else "s")
     return "empty" if is_empty(milestone, section) else "filled in"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(milestone: Milestone) -> dict[str, Any]:
+    """Every section's content as plain JSON-able data, keyed by section key (to hash or diff revisions)."""
+    content: dict[str, Any] = {}
+    for section in SECTIONS:
+        if section.is_table:
+            content[section.key] = [
+                {k: _plain(v) for k, v in row_values(row, section).items()} for row in rows(milestone, section)
+            ]
+        else:
+            values = current_values(milestone, section)
+            content[section.key] = {k: _plain(v) for k, v in values.items() if k not in section.non_content}
+    return content
 
 
 # ---- validating ------------------------------------------------------------------------------------------
