@@ -38,6 +38,23 @@ LOCK_TIMEOUT_MS = 500
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
+
+_SQLITE_ONLY: list[str] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _SQLITE_ONLY[:] = [item.nodeid for item in items if "sqlite" in item.nodeid and "postgresql" not in BACKENDS]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it when only half the suite ran: without TEST_DATABASE_URL the PostgreSQL runs are not collected."""
+    if _SQLITE_ONLY:
+        terminalreporter.write_line(
+            f"PostgreSQL half not run: {len(_SQLITE_ONLY)} database tests ran on SQLite only. Set "
+            "TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run them on PostgreSQL too.",
+            yellow=True,
+        )
+
 USERS = {
     "UOWNER": {"name": "Olivia Owner", "tz": "America/New_York"},
     "UEDITOR": {"name": "Eddie Editor", "tz": "Europe/London"},
