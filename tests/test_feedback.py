@@ -305,7 +305,7 @@ def test_metrics_match_values_worked_out_by_hand(db: sessionmaker[Session]) -> N
     assert m.by_group == {FeedbackGroup.ACCEPTANCE_TESTER: 3, FeedbackGroup.BETA_USER: 2,
                           FeedbackGroup.BUSINESS: 1, FeedbackGroup.OTHER: 0}
     # Themes with counts and up to three comments, newest first.
-    assert [(t.theme, t.count, t.comments) for t in m.themes] == [
+    assert [(t.theme, t.answers, t.comments) for t in m.themes] == [
         (FeedbackTheme.POSITIVE, 3, ["Love it", "Want CSV export", "Smooth rollout"]),
         (FeedbackTheme.IMPROVEMENT, 2, ["Crashes on <save>", "Login is slow"]),
         (FeedbackTheme.FEATURE_REQUEST, 1, ["Want CSV export"]),

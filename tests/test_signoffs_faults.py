@@ -106,7 +106,11 @@ def _record(fault: str, owed: list[Delivery], arrived: Counter[str], expected: C
     for row in TABLE:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     assert posts == Counter({k: n for k, n in expected.items() if k.startswith("post")})
-    assert edits == {k for k in expected if k.startswith("edit")}
+    assert {k for k in expected if k.startswith("edit")} <= edits
+    # Other edits may only re-render a message this fault owed (a status or request DM catching up with the
+    # state after the restart): the same content again, in a conversation that expected a message anyway.
+    conversations = {k.split()[1].split(":")[0] for k in expected}
+    assert {k.split()[1] for k in edits} <= conversations, edits
 
 
 def test_killed_after_committing_a_request_and_after_the_last_approval(

@@ -158,10 +158,13 @@ def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, 
     request_signoff(bot, slack, milestone_id, dms=2)
     view, _ = open_and_submit(bot, slack, "UQA", "signoff_reject", {"reason": "Defects <!here> still open"})
     bot.submit_view(view, {"reason": "Defects <!here> still open"}, user_id="UQA")  # a double submit
-    owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER")
+    owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER"
+                           and "Rejected" in json.dumps(c.params.get("blocks")))
     assert "Defects &lt;!here&gt; still open" in json.dumps(owner[0].params["blocks"])
     rejected = slack.messages["DUOWNER"][0]
-    assert button_value(rejected, "milestone_sections") == str(milestone_id)  # Edit sections: the picker
+    edit = URLSafeSerializer("test-secret-key", salt="milestone-bot.payload").loads(
+        button_value(rejected, "milestone_sections"))  # Edit sections: the picker, a signed milestone reference
+    assert (edit["k"], edit["milestone"]) == ("milestone.ref", milestone_id)
     replies = len(slack.calls_to("response_url"))
     bot.block_action("signoff_request_again", value=button_value(rejected, "signoff_request_again"),
                      message=rejected)

@@ -32,7 +32,7 @@ class ThemeCount(NamedTuple):
     """(theme, count, sample comments): unpacks like a tuple."""
 
     theme: FeedbackTheme
-    count: int
+    answers: int
     comments: list[str]  # up to SAMPLE_COMMENTS representative comments, newest first
 
 
@@ -81,7 +81,7 @@ def compute_metrics(responses: Sequence[FeedbackResponse]) -> FeedbackMetrics:
     for theme in FeedbackTheme:
         tagged = [r for r in newest_first if theme.value in (r.themes or [])]
         comments = [r.comment.strip() for r in tagged if r.comment and r.comment.strip()][:SAMPLE_COMMENTS]
-        themes.append(ThemeCount(theme=theme, count=len(tagged), comments=comments))
+        themes.append(ThemeCount(theme=theme, answers=len(tagged), comments=comments))
 
     return FeedbackMetrics(
         count=count,

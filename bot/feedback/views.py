@@ -316,7 +316,7 @@ def summary_blocks(
     blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(f, 2000)} for f in fields]})
     blocks.append({"type": "divider"})
     for theme in metrics.themes:
-        text = f"*{esc(theme.theme.label)}* — {_plural(theme.count, 'answer', 'answers')}"
+        text = f"*{esc(theme.theme.label)}* — {_plural(theme.answers, 'answer', 'answers')}"
         for comment in theme.comments:
             quoted = esc(truncate(" ".join(comment.split()), 280))
             text += f"\n> {quoted}"

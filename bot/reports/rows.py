@@ -152,7 +152,7 @@ def feedback(m: Milestone) -> Feedback:
         satisfaction = f"{fmt_num(metrics.avg_satisfaction)}/5 ({metrics.count} responses)"
         nps = (f"{fmt_signed(metrics.nps)} ({metrics.promoters} promoters, {metrics.passives} passives, "
                f"{metrics.detractors} detractors)")
-    themes = [ThemeRow(t.theme.label, t.count, list(t.comments)) for t in metrics.themes if t.count]
+    themes = [ThemeRow(t.theme.label, t.answers, list(t.comments)) for t in metrics.themes if t.answers]
     beta_answers = metrics.by_group.get(FeedbackGroup.BETA_USER, 0)
     beta = fmt_num(sv.beta_users) if sv and sv.beta_users is not None else NOT_PROVIDED
     if beta_answers:

@@ -345,7 +345,7 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
         blocks.append(_context(f"Edit the sections with `/milestone edit {esc(milestone.key)}`; the approvers are "
                                "asked again once your edits settle, or at once with *Request again*."))
         again = [{"type": "button", "action_id": OPEN_SECTIONS, "text": plain("Edit sections"),
-                  "value": str(milestone.id)},
+                  "value": MilestoneRef(milestone.id).pack()},
                  {"type": "button", "action_id": REQUEST_AGAIN, "text": plain("Request again"),
                   "value": RequestButton(milestone.id).pack()}]
     button = report_button(link, "owner_report", *again)
