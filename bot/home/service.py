@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -12,12 +11,10 @@ from sqlalchemy.orm import Session
 from bot.actions import service as actions
 from bot.core.workdays import local_date
 from bot.milestones import service as milestones
-from bot.milestones.service import Progress
 from bot.signoffs import service as signoffs
+from bot.signoffs.service import SignoffProgress as Progress
 from models import ActionItem, Milestone, MilestoneEditor, ReportPost
 from models.actions import ActionStatus
-
-ReportState = Literal["Draft", "In review", "Accepted"]
 
 
 @dataclass(frozen=True)
@@ -25,16 +22,9 @@ class Hub:
     """One milestone the person owns or edits, with what the team needs to see at a glance."""
 
     milestone: Milestone
-    progress: Progress
-    state: ReportState
+    progress: Progress  # with the report's state: the sign-off lifecycle's one reading
     open_actions: int
     overdue_actions: int
-
-
-def report_state(session: Session, milestone: Milestone) -> ReportState:
-    if milestone.accepted_at is not None:
-        return "Accepted"
-    return "In review" if signoffs.signoff_requested(session, milestone.id) else "Draft"
 
 
 def hubs(session: Session, team_id: str, user_id: str, limit: int, now: datetime) -> tuple[list[Hub], int]:
@@ -48,7 +38,7 @@ def hubs(session: Session, team_id: str, user_id: str, limit: int, now: datetime
         zones = actions.profile_zones(session, {i.owner_id for i in open_items})
         overdue = sum(1 for i in open_items if actions.is_overdue(
             i.status, i.due_date, i.snoozed_until, local_date(now, zones.get(i.owner_id))))
-        result.append(Hub(milestone, progress[milestone.id], report_state(session, milestone), len(open_items),
+        result.append(Hub(milestone, progress[milestone.id], len(open_items),
                           overdue))
     return result, total
 

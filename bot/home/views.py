@@ -21,7 +21,6 @@ MAX_BLOCKS = 100
 PAGE = 5  # milestones per page
 SHOW_MORE = "home_show_more"  # button, value: HomePage
 REQUEST_SIGNOFF = milestone_views.REQUEST_SIGNOFF
-STATE_ICONS = {"Draft": ":pencil2:", "In review": ":hourglass_flowing_sand:", "Accepted": ":white_check_mark:"}
 
 INTRO = (
     "*Milestone Bot runs your milestone report in Slack.*\n"
@@ -88,11 +87,11 @@ def has_buttons(blocks: list[Block]) -> bool:
 
 def hub_text(hub: Hub) -> str:
     m = hub.milestone
-    signoff = f"sign-off {hub.progress.approved}/{hub.progress.required}" if hub.progress.required else "no approvers"
+    signoff = f"sign-off {hub.progress}" if hub.progress.required else "no approvers"
     actions = f"{hub.open_actions} open action{'s' if hub.open_actions != 1 else ''}"
     if hub.overdue_actions:
         actions += f", :warning: {hub.overdue_actions} overdue"
-    return (f"*{milestone_views.title(m, 100)}*\n{STATE_ICONS[hub.state]} {hub.state} · {signoff} · {actions} · "
+    return (f"*{milestone_views.title(m, 100)}*\n{hub.progress.state_label} · {signoff} · {actions} · "
             f"owner <@{m.owner_id}>")
 
 

@@ -6,7 +6,6 @@ standard role, editors), so the modal and the validation read the same list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -18,7 +17,9 @@ from bot.core.access import KEY_PATTERN, next_free_key, normalize_key
 from bot.core.errors import InvalidInput
 from bot.core.fields import check_date_order
 from bot.sections.service import check_currency, parse_each
-from models import STANDARD_ROLES, ApprovalSlot, FieldSpec, Milestone, MilestoneEditor, SignOff, field_spec
+from bot.signoffs.service import SignoffProgress, progress_options
+from bot.signoffs.service import signoff_progress as read_progress
+from models import STANDARD_ROLES, ApprovalSlot, FieldSpec, Milestone, MilestoneEditor, field_spec
 from models.base import FieldValue
 from models.signoffs import Decision
 
@@ -109,38 +110,13 @@ def create_milestone(
 # ---- reading ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Progress:
-    approved: int
-    required: int
-
-    def __str__(self) -> str:
-        return f"{self.approved}/{self.required}"
-
-
-def signoff_progress(session: Session, milestone_ids: list[int]) -> dict[int, Progress]:
-    """Per milestone: required slots whose current sign-off (newest not outdated) approves, and how many
-    slots are required."""
+def signoff_progress(session: Session, milestone_ids: list[int]) -> dict[int, SignoffProgress]:
+    """Per milestone, sign-off progress and the report's state as the sign-off lifecycle reads them (the one
+    rule, bot.signoffs.service.signoff_progress), loaded in a fixed number of statements."""
     if not milestone_ids:
         return {}
-    slots = session.execute(
-        select(ApprovalSlot.id, ApprovalSlot.milestone_id).where(
-            ApprovalSlot.milestone_id.in_(milestone_ids), ApprovalSlot.required.is_(True)
-        )
-    ).all()
-    signoffs = session.execute(
-        select(SignOff.slot_id, SignOff.decision)
-        .where(SignOff.milestone_id.in_(milestone_ids), SignOff.outdated_at.is_(None))
-        .order_by(SignOff.decided_at, SignOff.id)
-    ).all()
-    current = {slot_id: decision for slot_id, decision in signoffs}  # the newest wins
-    required: dict[int, int] = dict.fromkeys(milestone_ids, 0)
-    approved: dict[int, int] = dict.fromkeys(milestone_ids, 0)
-    for slot_id, milestone_id in slots:
-        required[milestone_id] += 1
-        if current.get(slot_id) in APPROVED:
-            approved[milestone_id] += 1
-    return {mid: Progress(approved[mid], required[mid]) for mid in milestone_ids}
+    loaded = session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids)).options(*progress_options()))
+    return {m.id: read_progress(m) for m in loaded}
 
 
 def team_milestones(session: Session, team_id: str, limit: int) -> tuple[list[Milestone], int]:

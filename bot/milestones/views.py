@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Literal
 from bot.actions import views as action_views
 from bot.core.formats import day
 from bot.feedback.views import GIVE_ACTION, give_value
-from bot.milestones.service import Progress
 from bot.sections.service import SECTIONS, Section
 from bot.sections.views import EDIT_SECTION, EditSection, section_select
+from bot.signoffs.service import SignoffProgress as Progress
 from bot.slack.forms import Block, field_blocks, modal, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import channel, esc, truncate
@@ -81,9 +81,10 @@ def dates(milestone: Milestone) -> str:
 def line(milestone: Milestone, progress: Progress | None) -> str:
     """One milestone in a list: title, status, version, sign-off progress, owner."""
     signoff = f"sign-off {progress}" if progress and progress.required else "no approvers"
+    state = f"{progress.state_label} · " if progress else ""
     return (
-        f"*{title(milestone, 100)}*\n{_label(Status, milestone.status)} · {_label(Version, milestone.version)} · "
-        f"{signoff} · owner <@{milestone.owner_id}>"
+        f"*{title(milestone, 100)}*\n{state}{_label(Status, milestone.status)} · "
+        f"{_label(Version, milestone.version)} · {signoff} · owner <@{milestone.owner_id}>"
     )
 
 
@@ -192,7 +193,8 @@ def show_blocks(
         ("Planned", dates(milestone)),
         ("Actual", actual),
         ("Report channel", f"<#{milestone.report_channel_id}>" if milestone.report_channel_id else "—"),
-        ("Sign-off", f"{progress} approved" if progress.required else "no approvers"),
+        ("Report", progress.state_label),
+        ("Sign-off", progress.label),
     ]
     empty = [s.title for s, status in statuses if status == "empty"]
     filled = len(statuses) - len(empty)
