@@ -114,7 +114,7 @@ def test_an_owner_sees_hubs_with_state_and_overdue_team_items_and_every_button_w
     shown = texts(home)
     hub = next(t for t in shown if t.startswith("*M-007 · Checkout 7*\n"))
     assert "🔎 In review · sign-off 0/1 · 2 open actions, :warning: 1 overdue" in hub
-    assert any(":pencil2: Draft · no approvers · 0 open actions" in t for t in shown)
+    assert any("📝 Draft — awaiting sign-off · no approvers · 0 open actions" in t for t in shown)
     assert "Showing 5 of 7." in shown
     assert any("M-007 · Checkout 7* · revision 1 · <#C0001>" in t for t in shown)  # recently posted
     assert shown.index("Needs you") < shown.index("Your milestones") < shown.index("Recently posted reports")
