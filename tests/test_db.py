@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import make_deps
 from bot.settings import Settings
@@ -14,7 +15,9 @@ from models import Milestone
 from tests.conftest import TEAM_ID
 
 
-def test_sqlite_reads_run_beside_a_save_while_writers_queue(settings: Settings, database_url: str) -> None:
+def test_sqlite_reads_run_beside_a_save_while_writers_queue(
+    settings: Settings, database_url: str, db: sessionmaker[Session]
+) -> None:
     if not database_url.startswith("sqlite"):
         return  # PostgreSQL readers never wait for writers; nothing to show there
     deps = make_deps(replace(settings, db_lock_timeout_ms=400))
