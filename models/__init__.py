@@ -2,6 +2,7 @@
 
 from models.actions import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Horizon
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
+from models.canvas import MilestoneCanvas
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
 from models.milestone import (
     AuditEvent,
@@ -42,8 +43,8 @@ __all__ = [
     "AuditEvent", "Base", "Benchmark", "BudgetLine", "Choice", "Decision", "DefectCount", "Deliverable",
     "Delivery", "DeliveryItem", "DeliveryStatus", "EffortLine", "FeedbackGroup", "FeedbackRequest",
     "FeedbackResponse", "FeedbackTheme", "FieldSpec", "HandoverItem", "Horizon", "KnowledgeTransfer",
-    "Lesson", "Milestone", "MilestoneEditor", "NextMilestone", "Objective", "Phase", "PreparatoryTask",
-    "ProcessedSubmission", "QualityMetrics", "ReportPost", "Risk", "SeenEvent", "SignOff", "SignOffRequest",
-    "StakeholderValidation", "Status", "SuccessCriterion", "TechnicalDocs", "UTCDateTime", "UserProfile",
-    "Version", "field", "field_spec", "form_fields", "utcnow",
+    "Lesson", "Milestone", "MilestoneCanvas", "MilestoneEditor", "NextMilestone", "Objective", "Phase",
+    "PreparatoryTask", "ProcessedSubmission", "QualityMetrics", "ReportPost", "Risk", "SeenEvent", "SignOff",
+    "SignOffRequest", "StakeholderValidation", "Status", "SuccessCriterion", "TechnicalDocs", "UTCDateTime",
+    "UserProfile", "Version", "field", "field_spec", "form_fields", "utcnow",
 ]
