@@ -47,6 +47,10 @@ PERMANENT_ERRORS = frozenset({
     "cannot_dm_bot", "invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text",
     "restricted_action", "no_permission", "team_access_not_granted", "message_not_found", "cant_update_message",
     "edit_window_closed", "invalid_arguments", "missing_scope", "not_authed", "invalid_auth", "token_revoked",
+    # canvases (bot.canvas): refusals that another try of the same call cannot change
+    "canvas_too_large", "canvas_not_found", "free_teams_cannot_create_standalone_canvases",
+    "free_teams_cannot_edit_standalone_canvases", "free_team_canvas_tab_already_exists",
+    "channel_canvas_already_exists", "canvas_disabled", "invalid_parameters",
 })
 
 
@@ -65,6 +69,7 @@ class Outgoing:
     blocks: list[dict[str, Any]] | None = None
     ts: str | None = None
     thread_ts: str | None = None
+    data: dict[str, Any] | None = None  # what a kind with its own sender needs (a canvas's Markdown and id)
 
 
 @dataclass
@@ -79,6 +84,9 @@ class Result:
 Renderer = Callable[[Session, Delivery], Outgoing | None]
 AfterSend = Callable[[Session, Delivery, Posted], None]
 AfterFail = Callable[[Session, Delivery, str], None]
+# A kind that is not a chat message (a canvas) makes its own Web API calls: it returns where the result lives
+# or raises DeliveryError, and is classified, retried and recorded like any message.
+Sender = Callable[[WebClient, Outgoing], Posted]
 
 
 @dataclass
@@ -86,15 +94,16 @@ class Kind:
     render: Renderer | None = None
     on_sent: AfterSend | None = None
     on_failed: AfterFail | None = None
+    send: Sender | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
 def register(kind: str, *, render: Renderer | None = None, on_sent: AfterSend | None = None,
-             on_failed: AfterFail | None = None) -> None:
+             on_failed: AfterFail | None = None, send: Sender | None = None) -> None:
     """A feature says how to build a kind of message from the database and what to record once it is out."""
-    KINDS[kind] = Kind(render, on_sent, on_failed)
+    KINDS[kind] = Kind(render, on_sent, on_failed, send)
 
 
 def outgoing_of(delivery: Delivery) -> Outgoing | None:
@@ -145,17 +154,18 @@ def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime)
     if prepared is None:
         return None
     claimed, outgoing, summary = prepared
+    own_sender = KINDS.get(summary[0], Kind()).send
     if outgoing is None:  # nothing to say any more (the record it was about is gone)
         _record(deps, delivery_id, lambda s, d: deliveries.mark_failed(s, d.id, "nothing to send"))
         return Result(delivery_id, *summary, "skipped")
     with _Heartbeat(deps, delivery_id):
-        if claimed.takeover and outgoing.op == "post":
+        if claimed.takeover and outgoing.op == "post" and own_sender is None:
             found = _find_sent(client, outgoing.channel, claimed.key)
             if found is not None:
                 _mark_sent(deps, delivery_id, found, now)
                 return Result(delivery_id, *summary, "found", "already in Slack; not sent again")
         try:
-            posted = _send(Notifier(client), outgoing, claimed.key)
+            posted = own_sender(client, outgoing) if own_sender else _send(Notifier(client), outgoing, claimed.key)
         except DeliveryError as error:
             return _failed(deps, delivery_id, summary, error.code, now)
         except Exception as error:  # the connection dropped after the client's retries: Slack may have it
