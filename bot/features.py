@@ -8,6 +8,8 @@ from slack_bolt import App
 
 from bot.actions import jobs as action_jobs
 from bot.actions import listeners as actions
+from bot.canvas import jobs as canvas_jobs
+from bot.canvas import listeners as canvas
 from bot.deps import Deps
 from bot.feedback import jobs as feedback_jobs
 from bot.feedback import listeners as feedback
@@ -19,13 +21,14 @@ from bot.signoffs import jobs as signoff_jobs
 from bot.signoffs import listeners as signoffs
 from bot.slack import command as core
 
-GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home)
+GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, canvas)
 
 
 JOBS = (
     ("action reminders", action_jobs.run),
     ("sign-off reminders", signoff_jobs.run),
     ("feedback reminders", feedback_jobs.run),
+    ("canvases", canvas_jobs.run),
 )
 
 

@@ -98,6 +98,8 @@ class Settings:
     log_level: str = "INFO"
     # Messages sent at once by one process (the outbox's senders); Slack's own limits still apply.
     send_concurrency: int = 8
+    # A canvas per milestone, kept current (bot.canvas); off: no canvases are made or written.
+    canvas: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +151,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         report_link_ttl_hours=_int("REPORT_LINK_TTL_HOURS", 24 * 7),
         log_level=(env("LOG_LEVEL", "").strip() or "INFO").upper(),
         send_concurrency=max(1, _int("SEND_CONCURRENCY", 8)),
+        canvas=(env("CANVAS", "").strip().lower() or "on") not in ("off", "false", "0", "no"),
     )
 
 

@@ -1,0 +1,388 @@
+"""A milestone's canvas, created and kept current through the outbox: exactly once across processes.
+
+Every write of the canvas is an outbox row of kind `canvas_refresh` (subject `milestone:<id>`), owed by
+`canvas_owed` in the transaction of the change that made the canvas stale. Its renderer builds the canvas from
+the database when it is sent, so one row carries every change made while it waited: rows coalesce.
+
+The key scheme: a row's recipient is `refresh:<n>`, where n counts the rows owed for this milestone
+(`MilestoneCanvas.refreshes`). `canvas_owed` locks the milestone's canvas row first, so callers queue per
+milestone; then, while a row is still pending, it only locks that row (the sender's claim waits for the
+caller's commit, so the render sees the change) and owes nothing new. Otherwise it owes row n+1, due a minute
+after the last write (at most one edit a minute). Two processes owing at once meet on the lock, or on the
+unique key, and one row results; never two pending rows, never a second canvas: a create is only ever in the
+one row in flight, and afterwards every row edits the canvas id it recorded.
+
+Refusals: `canvas_editing_locked` and 429 are tried again (here briefly, then by the sweep); a free workspace
+falls back to the channel's own canvas tab when the channel has none and only this milestone reports there;
+everything else (free plan without that way out, `canvas_too_large`, a canvas deleted in Slack) is told to the
+owner once per episode, in a DM through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.canvas import service, views
+from bot.core import deliveries
+from bot.core.access import ensure_can_edit, get_by_key, is_editor
+from bot.core.db import insert_ignore
+from bot.core.errors import NotFound
+from bot.deps import Deps
+from bot.reports.service import load_report
+from bot.settings import Settings
+from bot.slack import outbox
+from bot.slack.notifier import DeliveryError, Posted
+from bot.slack.text import channel as channel_ref
+from bot.slack.text import esc
+from bot.slack.users import cached_profile, fetch_user, is_admin_of, store_profile
+from models import Delivery, DeliveryStatus, Milestone, MilestoneCanvas, utcnow
+
+log = logging.getLogger(__name__)
+
+KIND = "canvas_refresh"
+PROBLEM_KIND = "canvas_problem"  # the owner's DM about a refusal
+SHARED_KIND = "canvas_shared"  # the one channel message that shares a new canvas's link
+BUSY = "canvas_write_in_flight"  # ours, not Slack's: another process is writing this canvas right now
+EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
+LOCKED_TRIES = 3  # canvas_editing_locked: tries in one send, a second apart; then the next sweep
+# Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
+BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",
+                      "free_team_canvas_tab_already_exists", "free_teams_cannot_edit_standalone_canvases",
+                      "canvas_not_found", "canvas_disabled"})
+
+
+@dataclass
+class _Switch:
+    enabled: bool = True
+
+
+SWITCH = _Switch()
+
+
+def configure(settings: Settings) -> None:
+    """CANVAS on/off, for this process (listeners.register and the job call it)."""
+    SWITCH.enabled = settings.canvas
+
+
+def subject_of(milestone_id: int) -> str:
+    return f"milestone:{milestone_id}"
+
+
+# ---- owing ----------------------------------------------------------------------------------------------
+
+
+def canvas_owed(session: Session, milestone_id: int, now: datetime, *, immediate: bool = False) -> int | None:
+    """Record, in the caller's transaction, that the milestone's canvas must be rewritten; the outbox row's id
+    (a pending one this change joins, or a new one), or None when the milestone has no canvas to keep.
+
+    Call it in the transaction of any change the report shows (content, sign-offs, actions, feedback); after
+    the commit, `outbox.deliver(deps, client, [id])` sends it when it is due (or the clock does)."""
+    if not SWITCH.enabled:
+        return None
+    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id)
+                            .with_for_update())
+    if canvas is None or (canvas.problem in BLOCKING and not immediate):
+        return None
+    subject = subject_of(milestone_id)
+    pending = session.scalar(select(Delivery).where(Delivery.kind == KIND, Delivery.subject == subject,
+                                                    Delivery.status == DeliveryStatus.PENDING)
+                             .order_by(Delivery.id).limit(1).with_for_update())
+    if pending is not None:  # it renders at send time, after this commit: it carries this change too
+        if immediate:
+            pending.not_before = None
+        pending.lease_until = now  # a write, so SQLite and PostgreSQL both hold it until the caller commits
+        return pending.id
+    in_flight = session.scalar(select(Delivery.id).where(Delivery.kind == KIND, Delivery.subject == subject,
+                                                         Delivery.status == DeliveryStatus.CLAIMED).limit(1))
+    not_before = None if immediate else service.next_refresh_at(canvas, now, int(EVERY.total_seconds()))
+    if in_flight is not None:  # one write at a time: this one follows the one in flight
+        not_before = now + EVERY
+    canvas.refreshes += 1
+    session.flush()
+    return deliveries.owe(session, kind=KIND, recipient_id=f"refresh:{canvas.refreshes}", subject=subject,
+                          local_date=now.date(), now=now, op="canvas", target=canvas.channel_id or "-",
+                          payload={}, team_id=canvas.team_id, not_before=not_before)
+
+
+def request_canvas(session: Session, milestone: Milestone, user_id: str, now: datetime) -> int | None:
+    """`/milestone canvas`: the milestone gets a canvas (made once) or its canvas is rewritten now; a refusal
+    that blocked refreshes is tried again."""
+    insert_ignore(session, MilestoneCanvas.__table__,
+                  {"milestone_id": milestone.id, "team_id": milestone.team_id, "refreshes": 0,
+                   "requested_by": user_id, "created_at": now}, conflict=["milestone_id"])
+    return canvas_owed(session, milestone.id, now, immediate=True)
+
+
+def owed_problem_ids(session: Session, milestone_id: int) -> list[int]:
+    """The owner's DMs about this milestone's canvas still to send (the command sends them at once)."""
+    return list(session.scalars(select(Delivery.id).where(
+        Delivery.kind.in_((PROBLEM_KIND, SHARED_KIND)), Delivery.subject.like(f"canvas:{milestone_id}:%"),
+        Delivery.status == DeliveryStatus.PENDING)))
+
+
+# ---- rendering (at send time, inside the claim's transaction) -------------------------------------------
+
+
+def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
+    milestone_id = int(delivery.subject.split(":", 1)[1])
+    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id))
+    milestone = session.get(Milestone, milestone_id)
+    if canvas is None or milestone is None:
+        return None
+    now = utcnow()
+    busy = session.scalar(select(Delivery.id).where(
+        Delivery.kind == KIND, Delivery.subject == delivery.subject, Delivery.id != delivery.id,
+        Delivery.status == DeliveryStatus.CLAIMED, Delivery.lease_until >= now).limit(1))
+    if busy is not None:  # another write of this canvas is in flight (it may be the create): wait for it
+        return outbox.Outgoing("canvas", canvas.channel_id or "", "", data={"action": "busy"})
+    fingerprint = service.fingerprints(session, [milestone_id], now.date())[milestone_id]
+    report = load_report(session, milestone_id, now=now)
+    markdown = service.canvas_markdown(report)
+    digest = service.content_hash(markdown)
+    channel = milestone.report_channel_id
+    if canvas.canvas_id is None:
+        action = "create"
+    elif digest == canvas.content_hash:
+        action = "unchanged"  # nothing the canvas shows has changed: no edit
+    else:
+        action = "edit"
+    tab_ok = bool(channel) and service.milestones_reporting_to(session, milestone.team_id, channel or "") <= 1
+    data = {"action": action, "milestone_id": milestone_id, "canvas_id": canvas.canvas_id,
+            "title": service.canvas_title(milestone.key, milestone.name), "markdown": markdown,
+            "content_hash": digest, "fingerprint": fingerprint, "revision": report.revision,
+            "channel": channel, "tab_ok": tab_ok, "placement": canvas.placement}
+    return outbox.Outgoing("canvas", channel or "", "", data=data)
+
+
+# ---- sending (outside any transaction) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CanvasPosted(Posted):
+    """Where the canvas lives (ts: the canvas id), and what was written, for `on_sent`."""
+
+    placement: str = ""
+    data: dict[str, Any] | None = None
+    warning: str | None = None  # made, but not shared with the channel (Slack's error)
+
+
+def _call(client: WebClient, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One Web API call within Slack's limits: a 429 pauses every sender of the method, then this tries again."""
+    for attempt in range(outbox.MAX_RATE_LIMITED_TRIES):
+        outbox.GATE.wait(method, None)
+        try:
+            return dict(client.api_call(method, json=params).data)  # type: ignore[arg-type]
+        except SlackApiError as error:
+            code = str(error.response.get("error") or error)
+            if error.response.status_code != 429:
+                raise DeliveryError(code) from error
+            headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
+            value = headers.get("retry-after")
+            retry_after = float(value[0] if isinstance(value, list) else value or 1)
+            if attempt == outbox.MAX_RATE_LIMITED_TRIES - 1:
+                raise DeliveryError(code, retry_after) from error
+            outbox.GATE.pause(method, retry_after)
+    raise AssertionError("unreachable")
+
+
+def _content(markdown: str) -> dict[str, str]:
+    return {"type": "markdown", "markdown": markdown}
+
+
+def _create(client: WebClient, data: dict[str, Any]) -> CanvasPosted:
+    channel = data.get("channel")
+    try:
+        made = _call(client, "canvases.create",
+                     {"title": data["title"], "document_content": _content(data["markdown"])})
+    except DeliveryError as error:
+        if error.code != "free_teams_cannot_create_standalone_canvases" or not data.get("tab_ok"):
+            raise
+        # A free workspace: the channel's own canvas, when the channel has none and reports only this milestone.
+        made = _call(client, "conversations.canvases.create",
+                     {"channel_id": channel, "document_content": _content(data["markdown"])})
+        return CanvasPosted(channel or "", made["canvas_id"], service.PLACEMENT_TAB, data)
+    warning = None
+    if channel:  # readable by the channel; writable by nobody else: the bot's copy is the source of truth
+        try:
+            _call(client, "canvases.access.set",
+                  {"canvas_id": made["canvas_id"], "access_level": "read", "channel_ids": [channel]})
+        except DeliveryError as error:
+            warning = error.code
+    return CanvasPosted(channel or "", made["canvas_id"], service.PLACEMENT_STANDALONE, data, warning)
+
+
+def _edit(client: WebClient, data: dict[str, Any]) -> CanvasPosted:
+    change = {"operation": "replace", "document_content": _content(data["markdown"])}
+    for attempt in range(LOCKED_TRIES):
+        try:
+            _call(client, "canvases.edit", {"canvas_id": data["canvas_id"], "changes": [change]})
+            break
+        except DeliveryError as error:
+            if error.code != "canvas_editing_locked" or attempt == LOCKED_TRIES - 1:
+                raise  # still locked: released for the next sweep, which tries again
+            time.sleep(attempt + 1)
+    return CanvasPosted(data.get("channel") or "", data["canvas_id"], data.get("placement") or "", data)
+
+
+def send(client: WebClient, outgoing: outbox.Outgoing) -> Posted:
+    data = outgoing.data or {}
+    if len(data.get("markdown", "")) > service.MAX_CANVAS_CHARS:
+        raise DeliveryError("canvas_too_large")  # Slack would refuse it; the canvas keeps its last version
+    if data.get("action") == "busy":
+        raise DeliveryError(BUSY)  # released: the next sweep writes it, after the write in flight
+    if data.get("action") == "create":
+        return _create(client, data)
+    if data.get("action") == "unchanged":
+        return CanvasPosted(data.get("channel") or "", data["canvas_id"], data.get("placement") or "", data)
+    return _edit(client, data)
+
+
+# ---- recording ----------------------------------------------------------------------------------------------
+
+
+def on_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
+    if not isinstance(posted, CanvasPosted) or posted.data is None:
+        return
+    data = posted.data
+    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == data["milestone_id"]))
+    milestone = session.get(Milestone, data["milestone_id"])
+    if canvas is None or milestone is None:
+        return
+    now = utcnow()
+    created = canvas.canvas_id is None
+    canvas.canvas_id, canvas.placement = posted.ts, posted.placement or canvas.placement
+    canvas.channel_id = data.get("channel")
+    canvas.fingerprint, canvas.content_hash = data["fingerprint"], data["content_hash"]
+    canvas.revision = data["revision"]
+    if data["action"] != "unchanged":
+        canvas.refreshed_at = now
+    canvas.problem = None
+    if posted.warning:
+        _tell_owner(session, milestone, canvas, f"access_{posted.warning}", now)
+    if created and canvas.channel_id:
+        _share(session, milestone, canvas, now)
+
+
+def on_failed(session: Session, delivery: Delivery, code: str) -> None:
+    milestone_id = int(delivery.subject.split(":", 1)[1])
+    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id))
+    milestone = session.get(Milestone, milestone_id)
+    if canvas is None or milestone is None:
+        return
+    if code == BUSY:
+        return  # the write in flight carries the latest state or the clock's catch-up owes another
+    if code == "canvas_not_found":
+        canvas.canvas_id = canvas.content_hash = None  # deleted in Slack: the next request makes a new one
+    _tell_owner(session, milestone, canvas, code, utcnow())
+
+
+def _tell_owner(session: Session, milestone: Milestone, canvas: MilestoneCanvas, code: str, now: datetime) -> None:
+    """Once per episode: the owner hears of a refusal the first time it happens after a success."""
+    if canvas.problem == code:
+        return
+    canvas.problem = code
+    tab_taken = bool(milestone.report_channel_id) and service.milestones_reporting_to(
+        session, milestone.team_id, milestone.report_channel_id or "") > 1
+    text, blocks = views.problem_dm(milestone.key, milestone.name, code, milestone.report_channel_id, tab_taken)
+    deliveries.owe(session, kind=PROBLEM_KIND, recipient_id=milestone.owner_id,
+                   subject=f"canvas:{milestone.id}:{code}", local_date=now.date(), now=now, op="post",
+                   target=milestone.owner_id, payload={"text": text, "blocks": blocks}, team_id=milestone.team_id)
+
+
+def _share(session: Session, milestone: Milestone, canvas: MilestoneCanvas, now: datetime) -> None:
+    """Slack shows a canvas to a channel once its link is shared there: one message, when it is made."""
+    assert canvas.canvas_id is not None and canvas.channel_id is not None
+    text, blocks = views.shared_message(milestone.key, milestone.name,
+                                        service.canvas_link(milestone.team_id, canvas.canvas_id), canvas.placement)
+    deliveries.owe(session, kind=SHARED_KIND, recipient_id=canvas.channel_id,
+                   subject=f"canvas:{milestone.id}:{canvas.canvas_id}", local_date=now.date(), now=now, op="post",
+                   target=canvas.channel_id, payload={"text": text, "blocks": blocks}, team_id=milestone.team_id)
+
+
+# ---- from Slack: the command, and changes other features report ---------------------------------------------
+
+MAX_NAME_LOOKUPS = 30  # users.info look-ups before a canvas is written (the rest show as ids until cached)
+
+
+def _warm_names(deps: Deps, client: WebClient, milestone_id: int) -> None:
+    """Names of the people the report names, cached outside any transaction (the renderer cannot call Slack)."""
+    with deps.read() as session:
+        unknown = sorted(load_report(session, milestone_id).unknown_users)[:MAX_NAME_LOOKUPS]
+    if unknown:
+        fetched = {user_id: fetch_user(client, user_id) for user_id in unknown}
+        with deps.session() as session:
+            for user_id, user in fetched.items():
+                store_profile(session, user_id, user)
+
+
+def make_or_refresh(deps: Deps, client: WebClient, team_id: str, key: str, user_id: str) -> str:
+    """`/milestone canvas M-042`: the answer for the person who typed it. Anyone may have an existing canvas
+    rewritten now; making one (it posts the link to the channel) is for the owner, editors and admins."""
+    if not SWITCH.enabled:
+        return "Canvases are turned off for this bot (its `CANVAS` setting is `off`)."
+    with deps.read() as session:
+        milestone = get_by_key(session, team_id, key)
+        milestone_id, editor = milestone.id, is_editor(session, milestone, user_id)
+        has_canvas = session.scalar(select(MilestoneCanvas.canvas_id)
+                                    .where(MilestoneCanvas.milestone_id == milestone_id)) is not None
+    admin = not editor and not has_canvas and is_admin_of(cached_profile(deps, client, user_id), team_id)
+    _warm_names(deps, client, milestone_id)
+    now = utcnow()
+    with deps.session() as session:
+        current = session.get(Milestone, milestone_id)
+        if current is None:
+            raise NotFound(f"{key} no longer exists.")
+        if not has_canvas:
+            ensure_can_edit(session, current, user_id, is_admin=admin, action="make its canvas")
+        owed = request_canvas(session, current, user_id, now)
+    results = outbox.deliver(deps, client, [owed], now)
+    with deps.read() as session:
+        extra = owed_problem_ids(session, milestone_id)
+    outbox.deliver(deps, client, extra)
+    return _answer(deps, milestone_id, results)
+
+
+def _answer(deps: Deps, milestone_id: int, results: list[outbox.Result]) -> str:
+    with deps.read() as session:
+        milestone = session.get(Milestone, milestone_id)
+        canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id))
+        assert milestone is not None and canvas is not None
+        key, name, channel, team_id = milestone.key, milestone.name, milestone.report_channel_id, milestone.team_id
+        tab_taken = bool(channel) and service.milestones_reporting_to(session, milestone.team_id, channel or "") > 1
+        canvas_id, placement = canvas.canvas_id, canvas.placement
+    status = results[0].status if results else "busy"
+    if status in ("failed", "skipped"):
+        return ":warning: " + views.problem_dm(key, name, results[0].detail, channel, tab_taken)[0]
+    if status == "retry" and results[0].detail == BUSY:
+        return ":hourglass: The canvas is being written right now; it will be current within a minute."
+    if status == "retry":
+        return (f":hourglass: Slack did not take the canvas yet ({esc(results[0].detail)}); the bot tries again "
+                "within a minute.")
+    if canvas_id is None:
+        return ":hourglass: The canvas is being made; it will be ready within a minute."
+    link = service.canvas_link(team_id, canvas_id)
+    where = (f"the canvas tab of {channel_ref(channel)}" if placement == service.PLACEMENT_TAB
+             else f"readable in {channel_ref(channel)}" if channel else "only you and the bot can see it until "
+             f"{esc(key)} has a report channel")
+    verb = "is current" if status == "sent" else "is being rewritten"
+    return f":memo: <{link}|{esc(key)}'s canvas> {verb} ({where}). It is rewritten after every change."
+
+
+def refresh_after_change(deps: Deps, client: WebClient, milestone_id: int) -> None:
+    """After a committed change (a hook of another feature): owe the rewrite and send it if it is due now."""
+    with deps.session() as session:
+        owed = canvas_owed(session, milestone_id, utcnow())
+    if owed is not None:
+        outbox.deliver(deps, client, [owed])
+
+
+outbox.register(KIND, render=render, send=send, on_sent=on_sent, on_failed=on_failed)
