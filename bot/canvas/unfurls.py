@@ -71,8 +71,10 @@ def unfurl_links(deps: Deps, client: WebClient, team_id: str, event: dict[str, A
             unfurls[url] = card
     if not unfurls:
         return
+    # A link still in the composer has no message yet: it is named by unfurl_id; a posted one by its message.
+    composer = event.get("source") == "composer" or not event.get("message_ts")
     where: dict[str, Any] = (
-        {"unfurl_id": event["unfurl_id"], "source": event["source"]} if event.get("unfurl_id") and event.get("source")
+        {"unfurl_id": event.get("unfurl_id"), "source": event.get("source") or "composer"} if composer
         else {"channel": event.get("channel"), "ts": event.get("message_ts")})
     try:
         client.api_call("chat.unfurl", json={**where, "unfurls": unfurls})
