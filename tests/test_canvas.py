@@ -290,3 +290,25 @@ def test_strangers_cannot_make_a_canvas_and_canvas_off_makes_none(
     assert slack.canvases == {}
     assert not [line for line in sweep(replace(settings, canvas=False)) if line.startswith("canvases")]
     assert slack.canvases == {}
+
+
+def test_a_create_whose_answer_was_lost_is_never_repeated_by_itself(
+    bot: SlackSender, slack: FakeSlack, milestone: int, settings: Settings, db: sessionmaker[Session]
+) -> None:
+    slack.drop_response("canvases.create")  # Slack makes the canvas; its answer never arrives
+    assert bot.command("canvas M-042").status == 200
+    assert "did not take the canvas yet" in answer_to(slack, "canvas")
+    assert len(slack.canvases) == 1
+    sweep(settings)
+    sweep(settings, after=200)
+    assert len(slack.canvases) == 1 and len(slack.calls_to("canvases.create")) == 1  # never a second canvas
+    dms = canvas_dms(slack, "DUOWNER")
+    assert len(dms) == 1 and "answer to making the canvas was lost" in dms[0]
+
+    # The owner deletes the stray canvas and asks again: now there is one canvas the bot keeps current.
+    slack.canvases.clear()
+    assert bot.command("canvas M-042").status == 200
+    answer_to(slack, "is current")
+    canvas = only_canvas(slack)
+    with db() as session:
+        assert session.scalar(select(MilestoneCanvas.canvas_id)) == canvas["id"]

@@ -52,12 +52,13 @@ KIND = "canvas_refresh"
 PROBLEM_KIND = "canvas_problem"  # the owner's DM about a refusal
 SHARED_KIND = "canvas_shared"  # the one channel message that shares a new canvas's link
 BUSY = "canvas_write_in_flight"  # ours, not Slack's: another process is writing this canvas right now
+UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back
 EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
 LOCKED_TRIES = 3  # canvas_editing_locked: tries in one send, a second apart; then the next sweep
 # Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
 BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",
                       "free_team_canvas_tab_already_exists", "free_teams_cannot_edit_standalone_canvases",
-                      "canvas_not_found", "canvas_disabled"})
+                      "canvas_not_found", "canvas_disabled", UNSURE})
 
 
 @dataclass
@@ -132,6 +133,13 @@ def owed_problem_ids(session: Session, milestone_id: int) -> list[int]:
 # ---- rendering (at send time, inside the claim's transaction) -------------------------------------------
 
 
+def _definite(error: str | None) -> bool:
+    """An earlier attempt that Slack answered (a snake_case code such as `ratelimited`) or that never called
+    Slack (BUSY): trying again cannot make a second canvas. None (the sender died) or an exception's name (the
+    connection dropped) may have made one."""
+    return error is not None and error != "" and error == error.lower()
+
+
 def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     milestone_id = int(delivery.subject.split(":", 1)[1])
     canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id))
@@ -144,6 +152,11 @@ def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
         Delivery.status == DeliveryStatus.CLAIMED, Delivery.lease_until >= now).limit(1))
     if busy is not None:  # another write of this canvas is in flight (it may be the create): wait for it
         return outbox.Outgoing("canvas", canvas.channel_id or "", "", data={"action": "busy"})
+    if canvas.canvas_id is None and delivery.attempts > 1 and not _definite(delivery.error):
+        # An earlier create may have reached Slack (its sender died, or the answer was lost), and no API finds
+        # a canvas we made: rather than risk a second canvas, stop and ask the owner (at most once).
+        _tell_owner(session, milestone, canvas, UNSURE, now)
+        return None
     fingerprint = service.fingerprints(session, [milestone_id], now.date())[milestone_id]
     report = load_report(session, milestone_id, now=now)
     markdown = service.canvas_markdown(report)
@@ -358,10 +371,11 @@ def _answer(deps: Deps, milestone_id: int, results: list[outbox.Result]) -> str:
         assert milestone is not None and canvas is not None
         key, name, channel, team_id = milestone.key, milestone.name, milestone.report_channel_id, milestone.team_id
         tab_taken = bool(channel) and service.milestones_reporting_to(session, milestone.team_id, channel or "") > 1
-        canvas_id, placement = canvas.canvas_id, canvas.placement
+        canvas_id, placement, problem = canvas.canvas_id, canvas.placement, canvas.problem
     status = results[0].status if results else "busy"
     if status in ("failed", "skipped"):
-        return ":warning: " + views.problem_dm(key, name, results[0].detail, channel, tab_taken)[0]
+        code = problem if status == "skipped" and problem else results[0].detail
+        return ":warning: " + views.problem_dm(key, name, code, channel, tab_taken)[0]
     if status == "retry" and results[0].detail == BUSY:
         return ":hourglass: The canvas is being written right now; it will be current within a minute."
     if status == "retry":

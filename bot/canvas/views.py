@@ -84,6 +84,11 @@ _PROBLEMS = {
         "the report is bigger than Slack allows in a canvas (1 MiB of text). The canvas keeps its last version; "
         "shorten long texts, or read the whole report with `/milestone report {key}`. The bot tries again after "
         "the next change."),
+    "canvas_create_unconfirmed": (
+        "Slack's answer to making the canvas was lost, so it may exist without the bot knowing it. Look for "
+        "\"{key} · … — milestone report\" among your canvases and delete it if you find it, then run "
+        "`/milestone canvas {key}` to make the one the bot keeps current. The bot will not try by itself, so "
+        "that there is never a second canvas."),
     "canvas_not_found": (
         "the canvas was deleted in Slack. Run `/milestone canvas {key}` to make a new one."),
 }
