@@ -239,13 +239,13 @@ def test_a_report_too_large_for_a_canvas_is_told_to_the_owner_once(
     make_canvas(bot, slack)
     with db() as session, session.begin():  # as the sections service saves rows: a new revision
         session.get(Milestone, milestone).revision += 1  # type: ignore[union-attr]
-        for i in range(400):
-            session.add(Risk(milestone_id=milestone, position=100 + i, kind="realized", risk=f"r{i} " + "x" * 990,
+        for i in range(500):  # beyond the form's 30 rows, to pass the 1 MiB a canvas may hold
+            session.add(Risk(milestone_id=milestone, position=100 + i, kind="realized", risk=f"r{i} " + "x" * 190,
                              impact="high", management="m" * 1000, lessons="l" * 1000))
     sweep(settings)
     sweep(settings, after=120)
     canvas = only_canvas(slack)
-    assert canvas["edits"] == [] and "r399" not in canvas["markdown"]  # the last good version stays
+    assert canvas["edits"] == [] and "r499" not in canvas["markdown"]  # the last good version stays
     dms = canvas_dms(slack, "DUOWNER")
     assert len(dms) == 1, dms
     assert "bigger than Slack allows in a canvas" in dms[0]
@@ -312,3 +312,31 @@ def test_a_create_whose_answer_was_lost_is_never_repeated_by_itself(
     canvas = only_canvas(slack)
     with db() as session:
         assert session.scalar(select(MilestoneCanvas.canvas_id)) == canvas["id"]
+
+
+def test_an_edit_a_minute_after_the_last_write_reaches_the_canvas_at_once(
+    bot: SlackSender, slack: FakeSlack, milestone: int, db: sessionmaker[Session]
+) -> None:
+    make_canvas(bot, slack)
+    with db() as session, session.begin():  # the last write was two minutes ago
+        row = session.scalars(select(MilestoneCanvas)).one()
+        row.refreshed_at = utcnow() - timedelta(minutes=2)
+    form = open_form(bot, slack, "edit M-042 summary")
+    assert bot.submit_view(form, {"executive_summary": "Edited just now"}).json() is None
+    slack.wait_for("canvases.edit", timeout=3.0)  # no clock needed: the web process sends it
+    assert "Edited just now" in only_canvas(slack)["markdown"] and pending_refreshes(db) == 0
+
+
+def test_a_new_report_channel_can_read_the_canvas_and_is_told_once(
+    bot: SlackSender, slack: FakeSlack, milestone: int, settings: Settings, db: sessionmaker[Session]
+) -> None:
+    make_canvas(bot, slack)
+    slack.add_channel("C0002", members=["UOWNER"], bot_is_member=True, name="releases")
+    with db() as session, session.begin():
+        session.get(Milestone, milestone).report_channel_id = "C0002"  # type: ignore[union-attr]
+    sweep(settings)
+    sweep(settings, after=200)
+    canvas = only_canvas(slack)
+    assert canvas["access"]["channels"] == {CHANNEL: "read", "C0002": "read"}
+    shared = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0002"]
+    assert len(shared) == 1 and canvas["id"] in json.dumps(shared[0].params["blocks"])

@@ -21,17 +21,15 @@ owner once per episode, in a DM through the outbox.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.canvas import service, views
+from bot.canvas.sender import BUSY, CanvasPosted, send
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key, is_editor
 from bot.core.db import insert_ignore
@@ -40,7 +38,7 @@ from bot.deps import Deps
 from bot.reports.service import load_report
 from bot.settings import Settings
 from bot.slack import outbox
-from bot.slack.notifier import DeliveryError, Posted
+from bot.slack.notifier import Posted
 from bot.slack.text import channel as channel_ref
 from bot.slack.text import esc
 from bot.slack.users import cached_profile, fetch_user, is_admin_of, store_profile
@@ -51,10 +49,8 @@ log = logging.getLogger(__name__)
 KIND = "canvas_refresh"
 PROBLEM_KIND = "canvas_problem"  # the owner's DM about a refusal
 SHARED_KIND = "canvas_shared"  # the one channel message that shares a new canvas's link
-BUSY = "canvas_write_in_flight"  # ours, not Slack's: another process is writing this canvas right now
 UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back
 EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
-LOCKED_TRIES = 3  # canvas_editing_locked: tries in one send, a second apart; then the next sweep
 # Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
 BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",
                       "free_team_canvas_tab_already_exists", "free_teams_cannot_edit_standalone_canvases",
@@ -169,94 +165,12 @@ def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     else:
         action = "edit"
     tab_ok = bool(channel) and service.milestones_reporting_to(session, milestone.team_id, channel or "") <= 1
+    delivery.detail = {"fingerprint": fingerprint, "revision": report.revision}  # for on_failed
     data = {"action": action, "milestone_id": milestone_id, "canvas_id": canvas.canvas_id,
             "title": service.canvas_title(milestone.key, milestone.name), "markdown": markdown,
             "content_hash": digest, "fingerprint": fingerprint, "revision": report.revision,
-            "channel": channel, "tab_ok": tab_ok, "placement": canvas.placement}
+            "channel": channel, "tab_ok": tab_ok, "placement": canvas.placement, "shared_with": canvas.channel_id}
     return outbox.Outgoing("canvas", channel or "", "", data=data)
-
-
-# ---- sending (outside any transaction) --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CanvasPosted(Posted):
-    """Where the canvas lives (ts: the canvas id), and what was written, for `on_sent`."""
-
-    placement: str = ""
-    data: dict[str, Any] | None = None
-    warning: str | None = None  # made, but not shared with the channel (Slack's error)
-
-
-def _call(client: WebClient, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One Web API call within Slack's limits: a 429 pauses every sender of the method, then this tries again."""
-    for attempt in range(outbox.MAX_RATE_LIMITED_TRIES):
-        outbox.GATE.wait(method, None)
-        try:
-            return dict(client.api_call(method, json=params).data)  # type: ignore[arg-type]
-        except SlackApiError as error:
-            code = str(error.response.get("error") or error)
-            if error.response.status_code != 429:
-                raise DeliveryError(code) from error
-            headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
-            value = headers.get("retry-after")
-            retry_after = float(value[0] if isinstance(value, list) else value or 1)
-            if attempt == outbox.MAX_RATE_LIMITED_TRIES - 1:
-                raise DeliveryError(code, retry_after) from error
-            outbox.GATE.pause(method, retry_after)
-    raise AssertionError("unreachable")
-
-
-def _content(markdown: str) -> dict[str, str]:
-    return {"type": "markdown", "markdown": markdown}
-
-
-def _create(client: WebClient, data: dict[str, Any]) -> CanvasPosted:
-    channel = data.get("channel")
-    try:
-        made = _call(client, "canvases.create",
-                     {"title": data["title"], "document_content": _content(data["markdown"])})
-    except DeliveryError as error:
-        if error.code != "free_teams_cannot_create_standalone_canvases" or not data.get("tab_ok"):
-            raise
-        # A free workspace: the channel's own canvas, when the channel has none and reports only this milestone.
-        made = _call(client, "conversations.canvases.create",
-                     {"channel_id": channel, "document_content": _content(data["markdown"])})
-        return CanvasPosted(channel or "", made["canvas_id"], service.PLACEMENT_TAB, data)
-    warning = None
-    if channel:  # readable by the channel; writable by nobody else: the bot's copy is the source of truth
-        try:
-            _call(client, "canvases.access.set",
-                  {"canvas_id": made["canvas_id"], "access_level": "read", "channel_ids": [channel]})
-        except DeliveryError as error:
-            warning = error.code
-    return CanvasPosted(channel or "", made["canvas_id"], service.PLACEMENT_STANDALONE, data, warning)
-
-
-def _edit(client: WebClient, data: dict[str, Any]) -> CanvasPosted:
-    change = {"operation": "replace", "document_content": _content(data["markdown"])}
-    for attempt in range(LOCKED_TRIES):
-        try:
-            _call(client, "canvases.edit", {"canvas_id": data["canvas_id"], "changes": [change]})
-            break
-        except DeliveryError as error:
-            if error.code != "canvas_editing_locked" or attempt == LOCKED_TRIES - 1:
-                raise  # still locked: released for the next sweep, which tries again
-            time.sleep(attempt + 1)
-    return CanvasPosted(data.get("channel") or "", data["canvas_id"], data.get("placement") or "", data)
-
-
-def send(client: WebClient, outgoing: outbox.Outgoing) -> Posted:
-    data = outgoing.data or {}
-    if len(data.get("markdown", "")) > service.MAX_CANVAS_CHARS:
-        raise DeliveryError("canvas_too_large")  # Slack would refuse it; the canvas keeps its last version
-    if data.get("action") == "busy":
-        raise DeliveryError(BUSY)  # released: the next sweep writes it, after the write in flight
-    if data.get("action") == "create":
-        return _create(client, data)
-    if data.get("action") == "unchanged":
-        return CanvasPosted(data.get("channel") or "", data["canvas_id"], data.get("placement") or "", data)
-    return _edit(client, data)
 
 
 # ---- recording ----------------------------------------------------------------------------------------------
@@ -271,9 +185,11 @@ def on_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
     if canvas is None or milestone is None:
         return
     now = utcnow()
-    created = canvas.canvas_id is None
+    newly_shared = canvas.canvas_id is None or (canvas.channel_id != data.get("channel") and not posted.warning
+                                                 and posted.placement == service.PLACEMENT_STANDALONE)
     canvas.canvas_id, canvas.placement = posted.ts, posted.placement or canvas.placement
-    canvas.channel_id = data.get("channel")
+    if not posted.warning:
+        canvas.channel_id = data.get("channel")
     canvas.fingerprint, canvas.content_hash = data["fingerprint"], data["content_hash"]
     canvas.revision = data["revision"]
     if data["action"] != "unchanged":
@@ -281,7 +197,7 @@ def on_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
     canvas.problem = None
     if posted.warning:
         _tell_owner(session, milestone, canvas, f"access_{posted.warning}", now)
-    if created and canvas.channel_id:
+    if newly_shared and canvas.channel_id:
         _share(session, milestone, canvas, now)
 
 
@@ -293,6 +209,8 @@ def on_failed(session: Session, delivery: Delivery, code: str) -> None:
         return
     if code == BUSY:
         return  # the write in flight carries the latest state or the clock's catch-up owes another
+    # The clock's catch-up tries again after the next change, not at every sweep for the same state.
+    canvas.fingerprint = (delivery.detail or {}).get("fingerprint", canvas.fingerprint)
     if code == "canvas_not_found":
         canvas.canvas_id = canvas.content_hash = None  # deleted in Slack: the next request makes a new one
     _tell_owner(session, milestone, canvas, code, utcnow())
@@ -317,7 +235,8 @@ def _share(session: Session, milestone: Milestone, canvas: MilestoneCanvas, now:
     text, blocks = views.shared_message(milestone.key, milestone.name,
                                         service.canvas_link(milestone.team_id, canvas.canvas_id), canvas.placement)
     deliveries.owe(session, kind=SHARED_KIND, recipient_id=canvas.channel_id,
-                   subject=f"canvas:{milestone.id}:{canvas.canvas_id}", local_date=now.date(), now=now, op="post",
+                   subject=f"canvas:{milestone.id}:{canvas.canvas_id}:{canvas.channel_id}", local_date=now.date(),
+                   now=now, op="post",
                    target=canvas.channel_id, payload={"text": text, "blocks": blocks}, team_id=milestone.team_id)
 
 

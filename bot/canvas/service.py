@@ -51,6 +51,13 @@ def canvas_link(team_id: str, canvas_id: str) -> str:
     return f"https://app.slack.com/docs/{team_id}/{canvas_id}"
 
 
+def canvas_url_for(session: Session, milestone_id: int) -> str | None:
+    """The link to the milestone's canvas, for other surfaces (the channel status message, App Home)."""
+    row = session.execute(select(MilestoneCanvas.team_id, MilestoneCanvas.canvas_id)
+                          .where(MilestoneCanvas.milestone_id == milestone_id)).first()
+    return canvas_link(row.team_id, row.canvas_id) if row is not None and row.canvas_id else None
+
+
 # ---- Markdown -------------------------------------------------------------------------------------------
 
 
