@@ -80,3 +80,17 @@ def test_an_expired_link_shows_nothing_of_the_report(
     text = json.dumps(call.params["unfurls"][url], ensure_ascii=False)
     assert "expired" in text and "/milestone report M-042 preview" in text
     assert "Customer Portal" not in text and "approved" not in text
+
+
+def test_a_link_still_in_the_composer_unfurls_by_its_unfurl_id(
+    bot: SlackSender, slack: FakeSlack, milestone: int  # noqa: F811
+) -> None:
+    url = link(bot, milestone, 7)
+    event = {"type": "link_shared", "channel": "COMPOSER", "is_bot_user_member": True, "user": "UEDITOR",
+             "message_ts": "", "unfurl_id": "C0001.composer.abc", "source": "composer",
+             "links": [{"domain": "127.0.0.1", "url": url}]}
+    assert bot.event(event, event_id="EvC").status == 200
+    call = slack.wait_for("chat.unfurl", timeout=3.0)[0]
+    assert call.response["ok"], call.response
+    assert (call.params["unfurl_id"], call.params["source"]) == ("C0001.composer.abc", "composer")
+    assert "channel" not in call.params and url in call.params["unfurls"]
