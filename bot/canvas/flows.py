@@ -1,7 +1,7 @@
 """A milestone's canvas, created and kept current through the outbox: exactly once across processes.
 
 Every write of the canvas is an outbox row of kind `canvas_refresh` (subject `milestone:<id>`), owed by
-`canvas_owed` in the transaction of the change that made the canvas stale. Its renderer builds the canvas from
+`canvas_owed` (bot.canvas.service, re-exported here) in the transaction of the change that made the canvas stale. Its renderer builds the canvas from
 the database when it is sent, so one row carries every change made while it waited: rows coalesce.
 
 The key scheme: a row's recipient is `refresh:<n>`, where n counts the rows owed for this milestone
@@ -21,8 +21,7 @@ owner once per episode, in a DM through the outbox.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -30,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from bot.canvas import service, views
 from bot.canvas.sender import BUSY, CanvasPosted, send
+from bot.canvas.service import KIND, SWITCH, UNSURE, canvas_owed, configure
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key, is_editor
 from bot.core.db import insert_ignore
 from bot.core.errors import NotFound
 from bot.deps import Deps
 from bot.reports.service import load_report
-from bot.settings import Settings
 from bot.slack import outbox
 from bot.slack.notifier import Posted
 from bot.slack.text import channel as channel_ref
@@ -46,68 +45,10 @@ from models import Delivery, DeliveryStatus, Milestone, MilestoneCanvas, utcnow
 
 log = logging.getLogger(__name__)
 
-KIND = "canvas_refresh"
 PROBLEM_KIND = "canvas_problem"  # the owner's DM about a refusal
 SHARED_KIND = "canvas_shared"  # the one channel message that shares a new canvas's link
-UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back
-EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
-# Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
-BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",
-                      "free_team_canvas_tab_already_exists", "free_teams_cannot_edit_standalone_canvases",
-                      "canvas_not_found", "canvas_disabled", UNSURE})
-
-
-@dataclass
-class _Switch:
-    enabled: bool = True
-
-
-SWITCH = _Switch()
-
-
-def configure(settings: Settings) -> None:
-    """CANVAS on/off, for this process (listeners.register and the job call it)."""
-    SWITCH.enabled = settings.canvas
-
-
-def subject_of(milestone_id: int) -> str:
-    return f"milestone:{milestone_id}"
-
-
-# ---- owing ----------------------------------------------------------------------------------------------
-
-
-def canvas_owed(session: Session, milestone_id: int, now: datetime, *, immediate: bool = False) -> int | None:
-    """Record, in the caller's transaction, that the milestone's canvas must be rewritten; the outbox row's id
-    (a pending one this change joins, or a new one), or None when the milestone has no canvas to keep.
-
-    Call it in the transaction of any change the report shows (content, sign-offs, actions, feedback); after
-    the commit, `outbox.deliver(deps, client, [id])` sends it when it is due (or the clock does)."""
-    if not SWITCH.enabled:
-        return None
-    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id)
-                            .with_for_update())
-    if canvas is None or (canvas.problem in BLOCKING and not immediate):
-        return None
-    subject = subject_of(milestone_id)
-    pending = session.scalar(select(Delivery).where(Delivery.kind == KIND, Delivery.subject == subject,
-                                                    Delivery.status == DeliveryStatus.PENDING)
-                             .order_by(Delivery.id).limit(1).with_for_update())
-    if pending is not None:  # it renders at send time, after this commit: it carries this change too
-        if immediate:
-            pending.not_before = None
-        pending.lease_until = now  # a write, so SQLite and PostgreSQL both hold it until the caller commits
-        return pending.id
-    in_flight = session.scalar(select(Delivery.id).where(Delivery.kind == KIND, Delivery.subject == subject,
-                                                         Delivery.status == DeliveryStatus.CLAIMED).limit(1))
-    not_before = None if immediate else service.next_refresh_at(canvas, now, int(EVERY.total_seconds()))
-    if in_flight is not None:  # one write at a time: this one follows the one in flight
-        not_before = now + EVERY
-    canvas.refreshes += 1
-    session.flush()
-    return deliveries.owe(session, kind=KIND, recipient_id=f"refresh:{canvas.refreshes}", subject=subject,
-                          local_date=now.date(), now=now, op="canvas", target=canvas.channel_id or "-",
-                          payload={}, team_id=canvas.team_id, not_before=not_before)
+# canvas_owed lives with the domain rules (services may call it in their transactions); re-exported here.
+__all__ = ["KIND", "canvas_owed", "configure", "make_or_refresh", "refresh_after_change", "request_canvas"]
 
 
 def request_canvas(session: Session, milestone: Milestone, user_id: str, now: datetime) -> int | None:

@@ -5,22 +5,29 @@ outline), in what canvases accept: headings h1–h3, lists, checklists for actio
 pieces of at most MAX_TABLE_CELLS cells because canvases refuse bigger ones. User text is escaped for Markdown
 (bot.reports.markdown); Slack markup typed in it (`<!channel>`, `<@U…>`) reads as names, never pings.
 
+`canvas_owed` records, in the caller's transaction, that a milestone's canvas must be rewritten (an outbox row
+that bot.canvas.flows renders and sends; its key scheme is described there). It lives here, with no Slack
+import, so that any feature's service can call it in the transaction of its change.
+
 Plain Python: no Slack, and the database only through the session it is given.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from bot.core import deliveries
 from bot.reports.document import DBlock, DCell, Document, Inline, Run, build
 from bot.reports.formatting import NOT_PROVIDED
 from bot.reports.markdown import escape_line_start, md_inline, md_link, readable
 from bot.reports.report import Report
+from bot.settings import Settings
 from models import (
     ActionItem,
     ActionStatus,
@@ -241,3 +248,67 @@ def next_refresh_at(canvas: MilestoneCanvas, now: datetime, every_seconds: int =
         return None
     due = canvas.refreshed_at + timedelta(seconds=every_seconds)
     return due if due > now else None
+
+
+# ---- owing a rewrite (in the caller's transaction) ----------------------------------------------------
+
+KIND = "canvas_refresh"
+UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back
+EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
+# Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
+BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",
+                      "free_team_canvas_tab_already_exists", "free_teams_cannot_edit_standalone_canvases",
+                      "canvas_not_found", "canvas_disabled", UNSURE})
+
+
+@dataclass
+class _Switch:
+    enabled: bool = True
+
+
+SWITCH = _Switch()
+
+
+def configure(settings: Settings) -> None:
+    """CANVAS on/off, for this process (listeners.register and the job call it)."""
+    SWITCH.enabled = settings.canvas
+
+
+def subject_of(milestone_id: int) -> str:
+    return f"milestone:{milestone_id}"
+
+
+# ---- owing ----------------------------------------------------------------------------------------------
+
+
+def canvas_owed(session: Session, milestone_id: int, now: datetime, *, immediate: bool = False) -> int | None:
+    """Record, in the caller's transaction, that the milestone's canvas must be rewritten; the outbox row's id
+    (a pending one this change joins, or a new one), or None when the milestone has no canvas to keep.
+
+    Call it in the transaction of any change the report shows (content, sign-offs, actions, feedback); after
+    the commit, `outbox.deliver(deps, client, [id])` sends it when it is due (or the clock does)."""
+    if not SWITCH.enabled:
+        return None
+    canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id)
+                            .with_for_update())
+    if canvas is None or (canvas.problem in BLOCKING and not immediate):
+        return None
+    subject = subject_of(milestone_id)
+    pending = session.scalar(select(Delivery).where(Delivery.kind == KIND, Delivery.subject == subject,
+                                                    Delivery.status == DeliveryStatus.PENDING)
+                             .order_by(Delivery.id).limit(1).with_for_update())
+    if pending is not None:  # it renders at send time, after this commit: it carries this change too
+        if immediate:
+            pending.not_before = None
+        pending.lease_until = now  # a write, so SQLite and PostgreSQL both hold it until the caller commits
+        return pending.id
+    in_flight = session.scalar(select(Delivery.id).where(Delivery.kind == KIND, Delivery.subject == subject,
+                                                         Delivery.status == DeliveryStatus.CLAIMED).limit(1))
+    not_before = None if immediate else next_refresh_at(canvas, now, int(EVERY.total_seconds()))
+    if in_flight is not None:  # one write at a time: this one follows the one in flight
+        not_before = now + EVERY
+    canvas.refreshes += 1
+    session.flush()
+    return deliveries.owe(session, kind=KIND, recipient_id=f"refresh:{canvas.refreshes}", subject=subject,
+                          local_date=now.date(), now=now, op="canvas", target=canvas.channel_id or "-",
+                          payload={}, team_id=canvas.team_id, not_before=not_before)
