@@ -6,12 +6,16 @@
 Builds the demo milestone twice: as it is, and grown to 1,000 action items (half of them with reminder
 history), 200 deliverables, 100 risks and 500 feedback answers. For each it prints the SQL statements that
 load_report issues (the number must be the same for both sizes), the time to load, and the time to render
-Markdown and HTML (best of --repeat runs) and the output sizes.
+Markdown and HTML (best of --repeat runs), the PDF (WeasyPrint, best of --pdf-repeat runs, with its page
+count) and the output sizes.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.demo import create_demo
+from bot.reports.pdf import render_pdf
 from bot.reports.rendering import render_html, render_markdown
 from bot.reports.service import load_report
 from bot.settings import normalize_database_url
@@ -91,7 +96,19 @@ def best(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
     return min(times), result
 
 
-def measure(engine: Engine, label: str, sizes: dict[str, int] | None, repeat: int) -> None:
+def pdf_pages(pdf: bytes) -> str:
+    """Pages in a PDF, by poppler's pdfinfo ("?" without it)."""
+    if not shutil.which("pdfinfo"):
+        return "?"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        info = subprocess.run(["pdfinfo", f.name], capture_output=True, text=True).stdout
+    found = re.search(r"^Pages:\s+(\d+)", info, re.M)
+    return found.group(1) if found else "?"
+
+
+def measure(engine: Engine, label: str, sizes: dict[str, int] | None, repeat: int, pdf_repeat: int) -> None:
     with Session(engine) as session, session.begin():
         milestone = create_demo(session, TODAY, team_id=f"TBENCH{label}")
         if sizes:
@@ -104,15 +121,18 @@ def measure(engine: Engine, label: str, sizes: dict[str, int] | None, repeat: in
         load_s, report = best(repeat, lambda: load_report(session, milestone_id, now=NOW))
     md_s, markdown = best(repeat, lambda: render_markdown(report))
     html_s, html = best(repeat, lambda: render_html(report))
+    pdf_s, pdf = best(pdf_repeat, lambda: render_pdf(report))
     rows = len(report.open_actions) + len(report.completed) + len(report.deferred) + len(report.additional)
     print(f"{label:<6} {rows:>6} {report.feedback.metrics.count:>9} {count:>11} {load_s * 1000:>9.1f} "
-          f"{md_s * 1000:>9.1f} {html_s * 1000:>9.1f} {len(markdown) / 1024:>8.0f} {len(html) / 1024:>8.0f}")
+          f"{md_s * 1000:>9.1f} {html_s * 1000:>9.1f} {pdf_s * 1000:>9.0f} {pdf_pages(pdf):>6} "
+          f"{len(markdown) / 1024:>8.0f} {len(html) / 1024:>8.0f} {len(pdf) / 1024:>8.0f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", help="server URL; a temporary database is created on it and dropped")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pdf-repeat", type=int, default=1, help="PDF renders per size (slow: seconds each)")
     args = parser.parse_args()
     drop: Callable[[], None] = lambda: None  # noqa: E731
     if args.postgres:
@@ -135,9 +155,9 @@ def main() -> int:
         Base.metadata.create_all(engine)
         print(f"database: {engine.dialect.name}; best of {args.repeat}; times in ms; sizes in KiB")
         print(f"{'size':<6} {'rows':>6} {'feedback':>9} {'statements':>11} {'load':>9} {'markdown':>9} {'html':>9} "
-              f"{'md KiB':>8} {'html KiB':>8}")
-        measure(engine, "demo", None, args.repeat)
-        measure(engine, "big", BIG, args.repeat)
+              f"{'pdf':>9} {'pages':>6} {'md KiB':>8} {'html KiB':>8} {'pdf KiB':>8}")
+        measure(engine, "demo", None, args.repeat, args.pdf_repeat)
+        measure(engine, "big", BIG, args.repeat, args.pdf_repeat)
         print("rows = open action items + deliverables; the statement count must not change with them")
     finally:
         engine.dispose()

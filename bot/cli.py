@@ -26,7 +26,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from gunicorn.app.base import BaseApplication
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
 
@@ -53,7 +52,6 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.app import create_app
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     app, _deps = create_app(settings)
     SocketModeHandler(app, settings.slack_app_token).start()
     return 0
@@ -92,7 +90,6 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import sweep
     from bot.deps import make_deps
 
-    settings.require("SLACK_BOT_TOKEN")
     now = None
     if args.now:
         try:
@@ -116,7 +113,9 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
 def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", metavar="ID", help="the milestone's ID, e.g. M-042")
     parser.add_argument("--team", help="the workspace (team id) when the ID exists in several")
-    parser.add_argument("--format", choices=["md", "html"], default="md", help="Markdown (default) or HTML")
+    parser.add_argument("--format", choices=["md", "html", "pdf"], default="md",
+                        help="Markdown (default), HTML or PDF")
+    parser.add_argument("--paper", choices=["A4", "Letter"], default="A4", help="the PDF's page size (default A4)")
     parser.add_argument("-o", "--output", help="file to write (default: standard output)")
 
 
@@ -128,15 +127,18 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import render_offline
 
     try:
-        text = render_offline(settings, args.key, team_id=args.team, fmt=args.format)
+        out = render_offline(settings, args.key, team_id=args.team, fmt=args.format, paper=args.paper)
     except DomainError as error:
         print(f"milestone-bot: {error}", file=sys.stderr)
         return 1
+    data = out if isinstance(out, bytes) else out.encode("utf-8")
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_bytes(data)
         print(f"wrote {Path(args.output).resolve()}")
+    elif isinstance(out, bytes):
+        sys.stdout.buffer.write(data)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(out)
     return 0
 
 
@@ -163,15 +165,22 @@ COMMANDS: list[Command] = [
     ("serve", "run the web process (Slack events, /healthz, report pages) with gunicorn on $PORT", _serve_args, _serve),
     ("socket", "run the bot over Socket Mode (no public URL needed)", lambda parser: None, _socket),
     ("db", "database migrations", _db_args, _db),
-    ("report", "render a milestone's report from the database as Markdown or HTML", _report_args, _report),
+    ("report", "render a milestone's report from the database as Markdown, HTML or PDF", _report_args, _report),
     ("demo", "create a complete sample milestone and write report.md and report.html", _demo_args, _demo),
     ("remind", "send the reminders that are due now, once, and print them", _remind_args, _remind),
     ("clock", "run the reminder sweep every REMINDER_INTERVAL_MINUTES (the clock process)", lambda p: None, _clock),
 ]
 
 
-# Commands that read or write the bot's tables: each says in one line when the schema is missing or old.
-NEEDS_SCHEMA = {"serve", "socket", "report", "remind", "clock"}
+# What each command needs before it starts: these settings, then the bot's tables at the code's revision
+# (each missing piece is one line naming what to do).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "serve": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+    "remind": ("SLACK_BOT_TOKEN",),
+    "clock": ("SLACK_BOT_TOKEN",),
+    "report": (),
+}
 
 
 def _require_schema(settings: Settings) -> None:
@@ -199,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        if args.command in NEEDS_SCHEMA:
+        if args.command in NEEDS:
+            settings.require(*NEEDS[args.command])
             _require_schema(settings)
         return runners[args.command](args, settings)
     except SettingsError as error:

@@ -8,6 +8,7 @@ with its own people (DEMO_USERS), so it never touches a real team's data.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION
-from bot.reports.rendering import render_html, render_markdown
+from bot.reports.rendering import Paper, render_html, render_markdown
+from bot.reports.report import Report
 from bot.reports.service import find_milestone, load_report
 from bot.settings import Settings
 from models import (
@@ -53,6 +55,7 @@ from models import (
 )
 from models.db import make_engine, make_session_factory, session_scope
 
+log = logging.getLogger(__name__)
 DEMO_TEAM = "TDEMO"
 DEMO_KEY = "M-042"
 DEMO_REVISION = 7
@@ -382,7 +385,8 @@ def find_demo(session: Session) -> Milestone | None:
 
 
 def run_demo(settings: Settings, out_dir: Path) -> tuple[Path, Path]:
-    """`milestone-bot demo`: migrate, (re)create the demo milestone, write report.md and report.html."""
+    """`milestone-bot demo`: migrate, (re)create the demo milestone, write report.md, report.html and
+    report.pdf (the PDF is skipped, with a warning, where WeasyPrint's system libraries are missing)."""
     from models import migrate
 
     migrate.upgrade(settings.database_url)
@@ -397,11 +401,26 @@ def run_demo(settings: Settings, out_dir: Path) -> tuple[Path, Path]:
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
     md_path.write_text(render_markdown(report), encoding="utf-8")
     html_path.write_text(render_html(report), encoding="utf-8")
+    _write_pdf(report, out_dir / "report.pdf")
     return md_path.resolve(), html_path.resolve()
 
 
-def render_offline(settings: Settings, key: str, *, team_id: str | None, fmt: str) -> str:
-    """`milestone-bot report`: one milestone's report from the database, as Markdown or HTML."""
+def _write_pdf(report: Report, path: Path) -> None:
+    try:
+        from bot.reports.pdf import render_pdf
+
+        path.write_bytes(render_pdf(report))
+    except OSError as error:  # WeasyPrint without Pango: the other formats are still worth having
+        log.warning("report.pdf not written: WeasyPrint needs Pango (Debian: libpango-1.0-0 libpangoft2-1.0-0): %s",
+                    error)
+    else:
+        log.info("wrote %s", path.resolve())
+
+
+def render_offline(
+    settings: Settings, key: str, *, team_id: str | None, fmt: str, paper: Paper = "A4"
+) -> str | bytes:
+    """`milestone-bot report`: one milestone's report from the database, as Markdown, HTML or PDF (bytes)."""
     engine = make_engine(settings.database_url, lock_timeout_ms=settings.db_lock_timeout_ms)
     try:
         with session_scope(make_session_factory(engine)) as session:
@@ -409,4 +428,8 @@ def render_offline(settings: Settings, key: str, *, team_id: str | None, fmt: st
             report = load_report(session, milestone.id)
     finally:
         engine.dispose()
+    if fmt == "pdf":
+        from bot.reports.pdf import render_pdf
+
+        return render_pdf(report, paper=paper)
     return render_html(report) if fmt == "html" else render_markdown(report)

@@ -92,6 +92,7 @@ class Settings:
     reminder_interval_minutes: int = 15
     escalate_after_working_days: int = 3
     signoff_reminder_working_days: int = 2
+    signoff_settle_minutes: int = 10
     feedback_reminder_days: int = 3
     weekly_summary_day: str = "mon"
     report_link_ttl_hours: int = 24 * 7
@@ -146,6 +147,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         reminder_interval_minutes=_int("REMINDER_INTERVAL_MINUTES", 15),
         escalate_after_working_days=_int("ESCALATE_AFTER_WORKING_DAYS", 3),
         signoff_reminder_working_days=_int("SIGNOFF_REMINDER_WORKING_DAYS", 2),
+        signoff_settle_minutes=_int("SIGNOFF_SETTLE_MINUTES", 10),
         feedback_reminder_days=_int("FEEDBACK_REMINDER_DAYS", 3),
         weekly_summary_day=weekly,
         report_link_ttl_hours=_int("REPORT_LINK_TTL_HOURS", 24 * 7),

@@ -100,6 +100,8 @@ class Milestone(Base):
 
     revision: Mapped[int] = mapped_column(Integer, default=1)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The revision last accepted; kept when the acceptance is withdrawn, so the report shows "Reopened".
+    accepted_revision: Mapped[int | None] = mapped_column(Integer)
     # The one sign-off status message in the channel, updated in place.
     signoff_status_channel: Mapped[str | None] = mapped_column(String(32))
     signoff_status_ts: Mapped[str | None] = mapped_column(String(32))

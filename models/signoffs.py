@@ -87,5 +87,7 @@ class SignOffRequest(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a sign-off answered it; an answered or withdrawn request is closed (no reminders, no buttons).
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a withdrawn request was closed: "reassigned", "delegate", "superseded" (a newer request replaced it).
+    closed_reason: Mapped[str | None] = mapped_column(String(16))
 
     slot: Mapped[ApprovalSlot] = relationship(back_populates="requests")

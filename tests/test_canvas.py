@@ -20,7 +20,7 @@ from bot import clock
 from bot.canvas import jobs as canvas_jobs
 from bot.demo import create_demo
 from bot.deps import make_deps
-from bot.reports.outline import outline, subsections
+from bot.reports.coverage import outline, subsections
 from bot.settings import Settings
 from models import Delivery, DeliveryStatus, Milestone, MilestoneCanvas, Risk, utcnow
 from tests.conftest import CHANNEL, start_server, stop_server, wait_until_quiet

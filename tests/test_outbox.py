@@ -84,10 +84,11 @@ def test_every_post_carries_its_key_in_message_metadata(deps: Deps, slack: FakeS
 
 def test_a_permanent_refusal_is_recorded_once_and_never_retried(deps: Deps, slack: FakeSlack) -> None:
     client = make_web_client(deps.settings)
-    delivery_id = owe(deps, "UGONE")  # not a member: Slack answers channel_not_found / user_not_found
+    delivery_id = owe(deps, "UNOBODY9")  # not a member: Slack answers channel_not_found / user_not_found
     [result] = outbox.deliver(deps, client, [delivery_id])
-    assert result.status == "failed" and result.detail in ("channel_not_found", "user_not_found")
-    assert outbox.sweep(deps, client, utcnow() + timedelta(hours=1)) == []
+    assert result.status == "failed" and result.detail in ("channel_not_found", "user_not_found"), result
+    later = outbox.sweep(deps, client, utcnow() + timedelta(hours=1))
+    assert later == [], later
     assert status(deps, delivery_id).status == DeliveryStatus.FAILED
 
 

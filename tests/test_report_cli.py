@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,14 @@ def test_demo_writes_both_reports_into_the_default_sqlite_database_and_can_run_a
     assert main(["demo"]) == 0  # idempotent: the demo milestone is recreated, not duplicated
     assert md_path.read_text(encoding="utf-8") == markdown
 
+    pdf = (tmp_path / "report.pdf").read_bytes()  # the demo writes the PDF too
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
+
+    assert main(["report", "M-042", "--format", "pdf", "--paper", "Letter", "-o", "out.pdf"]) == 0
+    assert (tmp_path / "out.pdf").read_bytes().startswith(b"%PDF-")
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "out.pdf"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "(letter)" in info
     assert main(["report", "m-42", "--format", "html", "-o", "out.html"]) == 0
     assert "<title>Milestone Report: Customer Portal Beta (M-042)</title>" in (tmp_path / "out.html").read_text()
     capsys.readouterr()

@@ -1,7 +1,8 @@
 """The demo milestone's report against the team's template: every heading in order, every table's header
 row, the figures worked out by hand, and the whole Markdown against a golden file.
 
-Regenerate the golden file after an intended change with `UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_report_golden.py`
+Regenerate the golden files (Markdown and HTML) after an intended change with
+`UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_report_golden.py`
 and read the diff before committing it.
 """
 
@@ -21,6 +22,7 @@ from bot.reports.service import load_report
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "demo_report.md"
+GOLDEN_HTML = Path(__file__).parent / "golden" / "demo_report.html"
 SEED = ROOT.parent / "shared" / "seeds" / "000_86c32366979ca23f.txt"
 TODAY = date(2025, 4, 1)
 NOW = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
@@ -224,6 +226,14 @@ def test_demo_report_matches_the_golden_file(demo_markdown: str) -> None:
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(demo_markdown, encoding="utf-8")
     assert demo_markdown == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_demo_html_matches_the_golden_file(db: sessionmaker[Session]) -> None:
+    with db() as session, session.begin():
+        page = render_html(load_report(session, create_demo(session, TODAY).id, now=NOW))
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN_HTML.write_text(page, encoding="utf-8")
+    assert page == GOLDEN_HTML.read_text(encoding="utf-8")
 
 
 def test_html_report_has_the_same_sections_and_figures(db: sessionmaker[Session]) -> None:

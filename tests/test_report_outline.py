@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import create_demo
+from bot.reports import coverage
 from bot.reports import outline as ol
 from bot.reports.loading import load_report
 from bot.reports.rendering import render_html, render_markdown
@@ -20,9 +21,9 @@ NOW = datetime(2025, 4, 1, 12, tzinfo=UTC)
 
 
 def test_every_form_field_is_in_the_outline_or_listed_as_not_in_the_report() -> None:
-    assert ol.missing_fields(ol.OUTLINE) == {}  # names section → fields placed nowhere
+    assert coverage.missing_fields(ol.OUTLINE) == {}  # names section → fields placed nowhere
     by_key = {s.key: {spec.name for spec in s.specs()} for s in SECTIONS}
-    placed = ol.placed_fields(ol.OUTLINE)
+    placed = coverage.placed_fields(ol.OUTLINE)
     for section, name in ol.NOT_IN_REPORT:
         assert name in by_key[section], (section, name)  # no stale entries
         assert name not in placed.get(section, set()), (section, name)  # not both
@@ -30,12 +31,12 @@ def test_every_form_field_is_in_the_outline_or_listed_as_not_in_the_report() -> 
 
 def test_the_outline_names_real_sections_and_fields() -> None:
     by_key = {s.key: s for s in SECTIONS}
-    for part, sub in ol.subsections():
+    for part, sub in coverage.subsections():
         if sub.section is None:
             continue
         declared = {spec.name for spec in by_key[sub.section].specs()} | {n for n, _ in by_key[sub.section].fixed}
         for block in sub.blocks:
-            assert ol._block_fields(block) <= declared, (part.key, sub.key)
+            assert coverage.block_fields(block) <= declared, (part.key, sub.key)
         assert {n for n, _ in sub.where} <= declared
 
 
@@ -68,8 +69,8 @@ def test_a_scalar_field_left_out_of_the_outline_still_shows_in_both_formats(db: 
     parts = list(ol.OUTLINE.parts)
     parts[1] = replace(overview, subsections=(*overview.subsections[:2], replace(scope, blocks=(trimmed,))))
     outline = replace(ol.OUTLINE, parts=tuple(parts))
-    assert ol.missing_fields(outline) == {"scope": ["scope_changes"]}  # the coverage test would fail…
-    with_extras = ol.with_extras(outline)  # …and the report still shows it, labelled by its declaration
+    assert coverage.missing_fields(outline) == {"scope": ["scope_changes"]}  # the coverage test would fail…
+    with_extras = coverage.with_extras(outline)  # …and the report still shows it, labelled by its declaration
     with db() as session, session.begin():
         report = load_report(session, create_demo(session, date(2025, 4, 1)).id, now=NOW)
     md = render_markdown(report, outline=with_extras)

@@ -3,6 +3,7 @@ person sees in a real browser (headless Chromium, Debian's `chromium` package, i
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -119,7 +120,58 @@ def test_a_browser_shows_headings_tables_and_typed_script_as_text(
     assert "Injected &lt;script&gt;" in dom
     assert "<title>Milestone Report: Customer Portal Beta (M-042)</title>" in dom
 
+    # At 1280 px: the summary band and the table of contents (beside the text) on the first screen.
     screenshot = Path(os.environ.get("REPORT_SCREENSHOT") or tmp_path / "report.png")
-    chromium("--window-size=1100,1600", "--hide-scrollbars", f"--screenshot={screenshot}", link,
+    chromium("--window-size=1280,1000", "--hide-scrollbars", f"--screenshot={screenshot}", link,
              profile=tmp_path / "profile2")
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+    assert '<nav class="toc" aria-labelledby="toc-title">' in dom and '<section class="band"' in dom
+
+    # Printed by the browser: A4 pages with the running header and "Page n of N" from the page's CSS.
+    printed = tmp_path / "printed.pdf"
+    chromium("--no-pdf-header-footer", f"--print-to-pdf={printed}", link, profile=tmp_path / "profile3")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(printed), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        texts = text.split("\f")[:-1]
+        assert len(texts) >= 5
+        assert texts[0].strip().startswith("M-042 · Customer Portal Beta · revision 7")
+        assert f"Page {len(texts)} of {len(texts)}" in texts[-1]
+
+
+AXE_RUNNER = """<script>axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
+  var out = document.createElement("pre"); out.id = "axe-results";
+  out.textContent = JSON.stringify(r.violations.map(function (v) {
+    return {id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(function (n) { return n.target.join(" "); })};
+  }));
+  document.body.appendChild(out);
+});</script>"""
+
+
+def axe_violations(page: str, tmp_path: Path, axe_js: Path) -> list[dict[str, object]]:
+    """axe-core's violations for a page, run in headless Chromium (the page with axe added, from a file:
+    the served page's policy allows no scripts at all)."""
+    checked = tmp_path / "axe.html"
+    checked.write_text(page.replace("</body>", f"<script>{axe_js.read_text()}</script>{AXE_RUNNER}</body>"))
+    dom = chromium("--window-size=1280,1000", "--virtual-time-budget=30000", "--dump-dom", checked.as_uri(),
+                   profile=tmp_path / "axe-profile").stdout
+    found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
+    assert found, "axe-core did not finish"
+    return list(json.loads(html.unescape(found.group(1))))
+
+
+AXE_JS = Path(os.environ.get("AXE_CORE_JS") or "/tmp/milestone-bot-axe/node_modules/axe-core/axe.min.js")
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM) or not AXE_JS.is_file(),
+                    reason="needs chromium and axe-core from npm (.ci/run installs both)")
+def test_the_page_has_no_serious_accessibility_violations(
+    bot: SlackSender, slack: FakeSlack, milestone: int, tmp_path: Path
+) -> None:
+    page = http("GET", link_from_preview(bot, slack)).body.decode()
+    violations = axe_violations(page, tmp_path, AXE_JS)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], json.dumps(serious, indent=1)
+    # The check can fail: the same page with an unlabelled image and grey-on-grey text does.
+    broken = page.replace("<main>", '<main><img src="data:,"><p style="color:#bbb;background:#ccc">faint</p>')
+    assert {v["id"] for v in axe_violations(broken, tmp_path, AXE_JS)} >= {"image-alt", "color-contrast"}

@@ -33,7 +33,9 @@ def milestone(db: sessionmaker[Session]) -> int:
 def reply_to_caller(slack: FakeSlack, containing: str) -> dict:
     """The ephemeral answer sent through the command's response_url (found by its text, so an answer that a
     previous test's command sends late cannot be mistaken for it)."""
-    calls = slack.wait_for("response_url", where=lambda c: containing in json.dumps(c.params, ensure_ascii=False))
+    # The PDF is rendered and uploaded before the answer: give it time on a busy machine.
+    calls = slack.wait_for("response_url", where=lambda c: containing in json.dumps(c.params, ensure_ascii=False),
+                           timeout=60)
     return calls[-1].params
 
 
@@ -51,8 +53,8 @@ def test_report_posts_a_summary_then_the_markdown_file_in_its_thread(
     assert "Posted the M-042 report (revision 7) to <#C0001>" in answer["text"]
 
     methods = [c.method for c in slack.calls if c.method.startswith(("chat.", "files."))]
-    assert methods == ["chat.postMessage", "files.getUploadURLExternal", "files.upload_bytes",
-                       "files.completeUploadExternal"]
+    assert methods == ["chat.postMessage"] + ["files.getUploadURLExternal", "files.upload_bytes",
+                                              "files.completeUploadExternal"] * 2  # Markdown, then PDF
     post = slack.calls_to("chat.postMessage")[0]
     assert post.response["ok"] and post.params["channel"] == CHANNEL
     blocks = post.params["blocks"]
@@ -72,8 +74,11 @@ def test_report_posts_a_summary_then_the_markdown_file_in_its_thread(
     assert upload["filename"] == "M-042-report-rev7.md"
     complete = slack.calls_to("files.completeUploadExternal")[0].params
     assert complete["channel_id"] == CHANNEL and complete["thread_ts"] == ts
-    (file,) = slack.files.values()
+    file, pdf = sorted(slack.files.values(), key=lambda f: not f["filename"].endswith(".md"))
     assert file["thread_ts"] == ts and file["channels"] == [CHANNEL]
+    # The PDF beside it, in the same thread.
+    assert pdf["filename"] == "M-042-report-rev7.pdf" and pdf["thread_ts"] == ts and pdf["channels"] == [CHANNEL]
+    assert pdf["content"].startswith(b"%PDF-") and len(pdf["content"]) > 20_000
     markdown = file["content"].decode()
     assert markdown.startswith("# Milestone Report: Customer Portal Beta\n")
     assert "## Approval & Sign-off" in markdown
@@ -200,7 +205,7 @@ def test_the_final_report_is_posted_once_when_the_milestone_is_accepted(
             hook(client, milestone, "USPONSOR")  # a repeated hook call must not post again
     (post,) = slack.calls_to("chat.postMessage")
     assert post.params["blocks"][0]["text"]["text"].startswith("✅ Final report: M-042")
-    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+    assert len(slack.calls_to("files.completeUploadExternal")) == 2  # the Markdown file and the PDF, once
     assert [(p.posted_by, p.channel_id) for p in posts(db)] == [("USPONSOR", CHANNEL)]
     deps.engine.dispose()
 
@@ -214,9 +219,9 @@ def test_people_not_yet_cached_are_named_from_slack_in_the_posted_report(
         assert session.get(UserProfile, "UOWNER") is None  # the demo caches its own people, not the owner
         session.get(Milestone, milestone).prepared_by = "UOWNER"  # named in the report's footer
     assert bot.command("report M-042").status == 200
-    slack.wait_for("files.completeUploadExternal")
+    slack.wait_for("files.completeUploadExternal", count=2, timeout=60)  # the Markdown file, then the PDF
     assert any(c.params.get("user") == "UOWNER" for c in slack.calls_to("users.info"))
-    (file,) = slack.files.values()
+    (file,) = [f for f in slack.files.values() if f["filename"].endswith(".md")]
     assert "Olivia Owner" in file["content"].decode()  # the name Slack gave, not the id
     with db() as session:
         assert session.get(UserProfile, "UOWNER").real_name == "Olivia Owner"

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import send_owed, sweep
 from bot.deps import make_deps
 from bot.settings import Settings
 from bot.signoffs import jobs as signoff_reminders
-from bot.signoffs.service import content_hash
+from bot.signoffs.content import content_hash
 from bot.slack.client import make_web_client
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Notifier
@@ -31,6 +32,7 @@ from models import (
     Milestone,
     SignOff,
     SignOffRequest,
+    utcnow,
 )
 from tests.conftest import CHANNEL
 from tests.fakeslack import Call, FakeSlack
@@ -72,7 +74,7 @@ def request_signoff(bot: SlackSender, slack: FakeSlack, milestone_id: int, dms: 
     answer = bot.command("signoff M-001").json()
     assert answer["response_type"] == "ephemeral"
     assert "empty section" in answer["text"]
-    bot.block_action("signoff_confirm_request", value=str(milestone_id))
+    bot.block_action("signoff_confirm_request", value=button_value(answer, "signoff_confirm_request"))
     slack.wait_for("chat.postMessage", dms + 1)
     slack.wait_for("response_url", 1, where=lambda c: "Asked to sign" in str(c.params.get("text")))
 
@@ -95,6 +97,16 @@ def status_message(slack: FakeSlack, db: sessionmaker[Session], milestone_id: in
         ts = milestone.signoff_status_ts
     (message,) = [m for m in slack.messages[CHANNEL] if m["ts"] == ts]
     return message
+
+
+def dm_posts(slack: FakeSlack, user: str) -> list[Call]:
+    """New DMs (chat.postMessage) the bot sent to `user`."""
+    return [c for c in slack.calls_to("chat.postMessage") if c.response.get("channel") == f"D{user}"]
+
+
+def sweep_later(settings: Settings, minutes: float) -> list[str]:
+    """One outbox sweep, `minutes` from now (past a settle window or an expired claim)."""
+    return sweep(make_deps(settings), utcnow() + timedelta(minutes=minutes), jobs=[("outbox", send_owed)])
 
 
 def channel_posts(slack: FakeSlack) -> list[Call]:
@@ -132,7 +144,7 @@ def test_request_decide_and_status_message_updated_in_place(
 
     # The DM now shows the decision and has no buttons left; the status message was edited, not re-posted.
     decided = dm(slack, "UTECH")
-    assert "Approved" in decided["text"] and all(b["type"] != "actions" for b in decided["blocks"])
+    assert "Approved" in decided["text"] and "signoff_approve" not in json.dumps(decided["blocks"])
     status = status_message(slack, db, milestone_id)
     assert "Approved" in json.dumps(status["blocks"]) and "Waiting since" in json.dumps(status["blocks"])
     assert len(channel_posts(slack)) == 1
@@ -205,7 +217,7 @@ def test_reject_without_a_reason_is_refused_with_a_field_error(
 
 
 def test_content_change_after_approval_outdates_and_asks_again(
-    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], settings: Settings
 ) -> None:
     milestone_id = make_milestone(db, {"Technical Lead": "UTECH"})
     request_signoff(bot, slack, milestone_id, dms=1)
@@ -221,13 +233,18 @@ def test_content_change_after_approval_outdates_and_asks_again(
     form = slack.wait_for("views.open", 2)[-1].response["view"]
     assert bot.submit_view(form, {"executive_summary": "Shipped the beta, two weeks late."}).status == 200
 
-    slack.wait_for("chat.postMessage", 2, where=lambda c: c.params.get("channel") == "DUTECH")
+    # The status message says so at once; the re-ask waits for the settle window (more edits may follow).
+    slack.wait_for("chat.update", 1, where=lambda c: c.params.get("channel") == CHANNEL and "Outdated" in json.dumps(
+        c.params.get("blocks")))
+    assert len(dm_posts(slack, "UTECH")) == 1
+    sweep_later(settings, minutes=11)
+    assert len(dm_posts(slack, "UTECH")) == 2
     again = dm(slack, "UTECH")
     assert "changed after you signed" in json.dumps(again["blocks"]) and "Executive summary" in json.dumps(
         again["blocks"])
     button_value(again, "signoff_approve")  # the buttons again
-    slack.wait_for("chat.update", 1, where=lambda c: c.params.get("channel") == CHANNEL and "Outdated" in json.dumps(
-        c.params.get("blocks")))
+    first = slack.messages["DUTECH"][0]
+    assert "Superseded by revision" in json.dumps(first["blocks"])  # the earlier DM, edited in place
     with db() as session:
         signoffs = session.scalars(select(SignOff)).all()
         assert len(signoffs) == 1 and signoffs[0].outdated_at is not None  # kept in history
@@ -317,7 +334,7 @@ def test_reassign_withdraws_the_pending_request_and_asks_the_new_holder(
     slack.wait_for("response_url", 1, where=lambda c: "now held by" in str(c.params.get("text")))
     withdrawn = dm(slack, "UQA")
     assert withdrawn["ts"] == old["ts"] and "withdrawn" in withdrawn["text"]
-    assert all(b["type"] != "actions" for b in withdrawn["blocks"])
+    assert "signoff_approve" not in json.dumps(withdrawn["blocks"])
     button_value(dm(slack, "UPM"), "signoff_approve")
     with db() as session:
         slot = session.scalars(select(ApprovalSlot).where(ApprovalSlot.role == "QA Lead")).one()

@@ -1,8 +1,9 @@
 """A milestone's canvas, created and kept current through the outbox: exactly once across processes.
 
 Every write of the canvas is an outbox row of kind `canvas_refresh` (subject `milestone:<id>`), owed by
-`canvas_owed` (bot.canvas.service, re-exported here) in the transaction of the change that made the canvas stale. Its renderer builds the canvas from
-the database when it is sent, so one row carries every change made while it waited: rows coalesce.
+`canvas_owed` (bot.canvas.service, re-exported here) in the transaction of the change that made the canvas
+stale. Its renderer builds the canvas from the database when it is sent (reading only: the sweep builds in a
+read-only transaction), so one row carries every change made while it waited: rows coalesce.
 
 The key scheme: a row's recipient is `refresh:<n>`, where n counts the rows owed for this milestone
 (`MilestoneCanvas.refreshes`). `canvas_owed` locks the milestone's canvas row first, so callers queue per
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from bot.canvas import service, views
 from bot.canvas.sender import BUSY, CanvasPosted, send
-from bot.canvas.service import KIND, SWITCH, UNSURE, canvas_owed, configure
+from bot.canvas.service import KIND, SWITCH, canvas_owed, configure
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key, is_editor
 from bot.core.db import insert_ignore
@@ -84,16 +85,15 @@ def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     if canvas is None or milestone is None:
         return None
     now = utcnow()
-    busy = session.scalar(select(Delivery.id).where(
-        Delivery.kind == KIND, Delivery.subject == delivery.subject, Delivery.id != delivery.id,
+    busy = session.scalar(select(Delivery.id).where(  # an older write still in flight goes first
+        Delivery.kind == KIND, Delivery.subject == delivery.subject, Delivery.id < delivery.id,
         Delivery.status == DeliveryStatus.CLAIMED, Delivery.lease_until >= now).limit(1))
     if busy is not None:  # another write of this canvas is in flight (it may be the create): wait for it
         return outbox.Outgoing("canvas", canvas.channel_id or "", "", data={"action": "busy"})
     if canvas.canvas_id is None and delivery.attempts > 1 and not _definite(delivery.error):
         # An earlier create may have reached Slack (its sender died, or the answer was lost), and no API finds
-        # a canvas we made: rather than risk a second canvas, stop and ask the owner (at most once).
-        _tell_owner(session, milestone, canvas, UNSURE, now)
-        return None
+        # a canvas we made: rather than risk a second canvas, stop and ask the owner (on_failed, once).
+        return outbox.Outgoing("canvas", canvas.channel_id or "", "", data={"action": "unsure"})
     fingerprint = service.fingerprints(session, [milestone_id], now.date())[milestone_id]
     report = load_report(session, milestone_id, now=now)
     markdown = service.canvas_markdown(report)
@@ -106,7 +106,6 @@ def render(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     else:
         action = "edit"
     tab_ok = bool(channel) and service.milestones_reporting_to(session, milestone.team_id, channel or "") <= 1
-    delivery.detail = {"fingerprint": fingerprint, "revision": report.revision}  # for on_failed
     data = {"action": action, "milestone_id": milestone_id, "canvas_id": canvas.canvas_id,
             "title": service.canvas_title(milestone.key, milestone.name), "markdown": markdown,
             "content_hash": digest, "fingerprint": fingerprint, "revision": report.revision,
@@ -151,7 +150,7 @@ def on_failed(session: Session, delivery: Delivery, code: str) -> None:
     if code == BUSY:
         return  # the write in flight carries the latest state or the clock's catch-up owes another
     # The clock's catch-up tries again after the next change, not at every sweep for the same state.
-    canvas.fingerprint = (delivery.detail or {}).get("fingerprint", canvas.fingerprint)
+    canvas.fingerprint = service.fingerprints(session, [milestone_id], utcnow().date())[milestone_id]
     if code == "canvas_not_found":
         canvas.canvas_id = canvas.content_hash = None  # deleted in Slack: the next request makes a new one
     _tell_owner(session, milestone, canvas, code, utcnow())

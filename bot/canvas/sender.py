@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.canvas import service
+from bot.canvas.service import UNSURE
 from bot.slack import outbox
 from bot.slack.notifier import DeliveryError, Posted
 
@@ -101,6 +102,8 @@ def send(client: WebClient, outgoing: outbox.Outgoing) -> Posted:
         raise DeliveryError("canvas_too_large")  # Slack would refuse it; the canvas keeps its last version
     if data.get("action") == "busy":
         raise DeliveryError(BUSY)  # released: the next sweep writes it, after the write in flight
+    if data.get("action") == "unsure":
+        raise DeliveryError(UNSURE)  # permanent: the owner decides (bot.canvas.flows.on_failed)
     if data.get("action") == "create":
         return _create(client, data)
     if data.get("action") == "unchanged" and data.get("channel") == data.get("shared_with"):

@@ -253,7 +253,7 @@ def next_refresh_at(canvas: MilestoneCanvas, now: datetime, every_seconds: int =
 # ---- owing a rewrite (in the caller's transaction) ----------------------------------------------------
 
 KIND = "canvas_refresh"
-UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back
+UNSURE = "canvas_create_unconfirmed"  # ours: a create whose answer never came back (bot.canvas.sender)
 EVERY = timedelta(seconds=60)  # at most one edit a minute per milestone
 # Refusals that stop refreshes until someone runs `/milestone canvas` again (a change cannot fix them).
 BLOCKING = frozenset({"free_teams_cannot_create_standalone_canvases", "channel_canvas_already_exists",

@@ -134,6 +134,35 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     return Claimed(delivery_id, key_of(delivery), takeover=previous.attempts > 0)
 
 
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
+    """Claim up to `limit` owed messages in one statement. On PostgreSQL `FOR UPDATE SKIP LOCKED` gives two
+    processes sweeping at once disjoint batches (neither waits for the other); SQLite has one writer at a time."""
+    due = (
+        select(Delivery.id)
+        .where(
+            Delivery.op.is_not(None),
+            or_(Delivery.status == DeliveryStatus.PENDING,
+                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date,
+                   Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [Claimed(r.id, f"{r.kind}:{r.recipient_id}:{r.subject}:{r.local_date.isoformat()}", r.attempts > 1)
+            for r in sorted(rows, key=lambda r: r.id)]
+
+
 def due_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     """Owed messages a sweep should send now: pending, or claimed by a sender whose lease ran out."""
     return list(session.scalars(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.reports import outline as ol
+from bot.reports.coverage import outline
 from bot.reports.formatting import NOT_PROVIDED
 from bot.reports.report import Report
 from bot.reports.summary import figures
@@ -228,7 +229,10 @@ def block(base: Any, spec: ol.Block, fields: dict[str, str | None]) -> DBlock | 
     if isinstance(spec, ol.Facts):
         if spec.when and not resolve(base, spec.when):
             return EMPTY
-        return DBlock("facts", spec.style, facts=tuple(_fact(base, f, fields) for f in spec.facts))
+        facts = tuple(_fact(base, f, fields) for f in spec.facts)
+        if spec.style == "list" and all(f.value == NP for f in facts):
+            return EMPTY  # nothing but "Not provided": one muted line, not one per fact
+        return DBlock("facts", spec.style, facts=facts)
     if isinstance(spec, ol.Prose):
         value = resolve(base, spec.attr)
         if not value:
@@ -243,7 +247,9 @@ def block(base: Any, spec: ol.Block, fields: dict[str, str | None]) -> DBlock | 
 
 def blocks(base: Any, specs: Iterable[ol.Block], fields: dict[str, str | None]) -> tuple[DBlock, ...]:
     bound = [b for b in (block(base, s, fields) for s in specs) if b is not None]
-    return tuple(bound) or (EMPTY,)
+    if all(b is EMPTY for b in bound):
+        return (EMPTY,)  # an empty subsection: its heading and one muted line
+    return tuple(bound)
 
 
 def _extras(o: ol.Outline, section: str | None, report: Report) -> tuple[DBlock, ...]:
@@ -280,7 +286,7 @@ def _with_extras(facts: DBlock, extras: tuple[DBlock, ...]) -> DBlock:
 
 def build(report: Report, o: ol.Outline | None = None) -> Document:
     """The report as a document: the outline's parts, numbered, each with its blocks bound to the report."""
-    o = o or ol.outline()
+    o = o or outline()
     parts = []
     for n, part in enumerate(o.parts, 1):
         fields = report.fields.get(part.section or "", {})

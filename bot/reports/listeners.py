@@ -20,6 +20,7 @@ from bot.core.access import get_by_key
 from bot.core.errors import DomainError, InvalidInput
 from bot.deps import Deps
 from bot.reports import views
+from bot.reports.flows import attach_pdf
 from bot.reports.rendering import render_markdown
 from bot.reports.service import Report, load_report, sign_link
 from bot.settings import Settings
@@ -107,6 +108,7 @@ def publish(
     except SlackApiError as error:  # the summary is out; say the file failed rather than post twice
         file_error = str(error.response.get("error") or error)
         log.warning("report file upload for %s failed: %s", report.key, file_error)
+    attach_pdf(client, posted.channel, posted.ts, report)  # the PDF beside the Markdown file (bot.reports.flows)
     with deps.session() as session:
         milestone = session.get(Milestone, report.milestone_id)
         session.add(ReportPost(milestone_id=report.milestone_id, posted_by=posted_by, channel_id=posted.channel,

@@ -23,26 +23,18 @@ from bot.core.errors import InvalidInput, NotFound
 from bot.reports import rows
 from bot.reports.data import (
     ActionRow,
-    ApiDocs,
-    ArchitectureRow,
     BenchmarkRow,
     BudgetRow,
     CodeQuality,
     CriteriaSummary,
     CriterionRow,
-    DatabaseChanges,
     DefectRow,
     DeliverableRow,
     HandoverRow,
-    Infrastructure,
-    Knowledge,
     LessonRow,
-    NextMilestonePreview,
     ObjectiveRow,
     PhaseRow,
-    Readiness,
     RiskRow,
-    TaskRow,
     Testing,
 )
 from bot.reports.formatting import (
@@ -57,7 +49,17 @@ from bot.reports.formatting import (
 )
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
-from bot.reports.report import Report
+from bot.reports.report import (
+    ApiDocs,
+    ArchitectureRow,
+    DatabaseChanges,
+    Infrastructure,
+    Knowledge,
+    NextMilestonePreview,
+    Readiness,
+    Report,
+    TaskRow,
+)
 from bot.reports.state import report_state
 from bot.sections.service import SECTIONS, record
 from models import (

@@ -43,7 +43,12 @@ def readable(text: str, people: dict[str, str]) -> str:
     return _SPECIAL.sub(lambda m: "@" + m.group(1), text)
 
 
+_ANY_SPECIAL = re.compile(r"[\\`*\[\]|~_<&]")
+
+
 def _escape(text: str) -> str:
+    if not _ANY_SPECIAL.search(text):
+        return text  # most text: nothing to do
     text = _TYPED_ESCAPE.sub(r"\\\\", text)
     text = _ALWAYS.sub(r"\\\1", text)
     text = _UNDERSCORE.sub(r"\\_", text)
@@ -59,6 +64,8 @@ _URL = re.compile(r"https?://[^\s<>\"'|\[\]()]*[^\s<>\"'|\[\]().,;:!?]")
 def escape(text: str) -> str:
     """Inline text: nothing in it can become markup, except that its web addresses become autolinks
     (`<https://…>`, every URL a link)."""
+    if "://" not in text:
+        return _escape(text)
     out, last = [], 0
     for match in _URL.finditer(text):
         out += [_escape(text[last:match.start()]), f"<{match.group(0)}>"]

@@ -7,21 +7,18 @@ exactly, `section` names the bot.sections SECTIONS entry whose form holds its fi
 of that section's table it shows (Risk.kind == "realized"), and each table column names its `fields` and
 `kind` (the FieldSpec kind of the model column; "computed" for what the report works out).
 
-Every field a section's form edits appears here, or in NOT_IN_REPORT (tests/test_report_outline.py checks
-both ways). A scalar field (a milestone column or a one-record section) not placed below is still shown: the
-outline appends it, labelled by its declaration, to the last subsection of its section (`outline()`).
-Table fields must be placed by hand: a new column changes the template's table.
+Every field a section's form edits appears here, or in NOT_IN_REPORT (bot.reports.coverage finds the others;
+tests/test_report_outline.py fails on them). A scalar field (a milestone column or a one-record section) not
+placed below is still shown: coverage.outline() appends it, labelled by its declaration, to the last
+subsection of its section. Table fields must be placed by hand: a new column changes the template's table.
 
 Plain Python: no Slack, no database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Literal
-
-from bot.sections.service import SECTIONS, Section
 
 # Fields of the section forms that the report does not show, and why.
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
@@ -364,73 +361,3 @@ OUTLINE = Outline(
         _f("Confidentiality", "confidentiality", attr="confidentiality"),
     ), "lines"),
 )
-
-
-# ---- reading the outline ----------------------------------------------------------------------------------
-
-
-def _block_fields(block: Block) -> set[str]:
-    if isinstance(block, Table):
-        return {f for column in block.columns for f in column.fields}
-    if isinstance(block, Facts):
-        return {f for fact in block.facts for f in fact.fields}
-    return set(block.fields)
-
-
-def placed_fields(o: Outline = OUTLINE) -> dict[str, set[str]]:
-    """Section key → the fields the outline shows, wherever it shows them."""
-    placed: dict[str, set[str]] = {}
-
-    def add(section: str | None, fields: set[str]) -> None:
-        if section:
-            placed.setdefault(section, set()).update(fields)
-
-    add(o.header_section, {"name"} | _block_fields(o.header))  # the name is the title
-    add(o.footer_section, _block_fields(o.footer))
-    for part in o.parts:
-        for block in part.blocks:
-            add(part.section, _block_fields(block))
-        for sub in part.subsections:
-            add(sub.section, {name for name, _ in sub.where} | ({"name"} if sub.heading_attr else set()))
-            for block in sub.blocks:
-                add(sub.section, _block_fields(block))
-            if sub.repeat:
-                add(sub.section, {"kind", "url", "note"})  # the appendix heading and its links
-    return placed
-
-
-def missing_fields(o: Outline = OUTLINE, sections: tuple[Section, ...] = SECTIONS) -> dict[str, list[str]]:
-    """Section key → fields its form edits that the outline neither shows nor lists in NOT_IN_REPORT."""
-    placed = placed_fields(o)
-    missing: dict[str, list[str]] = {}
-    for section in sections:
-        names = [s.name for s in section.specs()
-                 if s.name not in placed.get(section.key, set()) and (section.key, s.name) not in NOT_IN_REPORT]
-        if names:
-            missing[section.key] = names
-    return missing
-
-
-def with_extras(o: Outline, sections: tuple[Section, ...] = SECTIONS) -> Outline:
-    """The outline with every unplaced scalar field appended as a fact of its section (labelled by its
-    declaration, its value from Report.fields). Unplaced table fields stay missing: tests name them."""
-    extras: dict[str, tuple[Fact, ...]] = {}
-    by_key = {s.key: s for s in sections}
-    for key, names in missing_fields(o, sections).items():
-        section = by_key[key]
-        if section.is_table:
-            continue
-        specs = {s.name: s for s in section.specs()}
-        extras[key] = tuple(Fact(specs[n].label, "", (n,)) for n in names)
-    return replace(o, extras=extras) if extras else o
-
-
-@cache
-def outline() -> Outline:
-    """The report's outline, with any scalar field not placed by hand appended to its section."""
-    return with_extras(OUTLINE)
-
-
-def subsections(o: Outline = OUTLINE) -> list[tuple[Part, Subsection]]:
-    """Every subsection with its part, in the template's order."""
-    return [(part, sub) for part in o.parts for sub in part.subsections]

@@ -42,4 +42,4 @@ def html_to_pdf(html: str) -> bytes:
 
 def render_pdf(report: Report, *, paper: Paper = "A4") -> bytes:
     """The report as a PDF on A4 or Letter paper."""
-    return html_to_pdf(render_html(report, paper=paper))
+    return html_to_pdf(render_html(report, paper=paper, for_print=True))

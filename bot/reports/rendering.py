@@ -121,6 +121,8 @@ _URL = re.compile(r"https?://[^\s<>\"'|\[\]()]*[^\s<>\"'|\[\]().,;:!?]")
 
 def html_text(text: str) -> Markup:
     """Escaped text whose web addresses are links."""
+    if "://" not in text:
+        return escape(text)
     out, last = [], 0
     for match in _URL.finditer(text):
         out += [escape(text[last:match.start()]), Markup('<a href="{0}">{0}</a>').format(match.group(0))]
@@ -197,10 +199,11 @@ def _generated(at: datetime) -> str:
 
 
 def render_html(report: Report, *, notice: str | None = None, outline: Outline | None = None,
-                paper: Paper = "A4") -> str:
+                paper: Paper = "A4", for_print: bool = False) -> str:
     """The page (screen and print); `notice` is a banner (e.g. the link was made for an older revision);
-    `paper` is the page size when printed."""
+    `paper` is the page size when printed; `for_print` leaves out the screen-width rules (WeasyPrint reads
+    media types only)."""
     doc = build(report, outline)
     return html_env().get_template("report.html.j2").render(
-        r=report, doc=doc, people=report.people, notice=notice, paper=paper,
+        r=report, doc=doc, people=report.people, notice=notice, paper=paper, for_print=for_print,
         generated=_generated(report.generated_at), running=f"{report.key} · {report.name} · revision {report.revision}")

@@ -8,37 +8,86 @@ from datetime import date, datetime
 
 from bot.reports.data import (
     ActionRow,
-    ApiDocs,
     AppendixRow,
-    ArchitectureRow,
     BenchmarkRow,
     BudgetRow,
     CodeQuality,
     Condition,
     CriteriaSummary,
     CriterionRow,
-    DatabaseChanges,
     DefectRow,
     DeliverableRow,
     EffortRow,
     Feedback,
     HandoverRow,
-    Infrastructure,
-    Knowledge,
     LessonRow,
-    NextMilestonePreview,
     ObjectiveRow,
     PhaseRow,
-    Readiness,
     RiskRow,
     SignoffProgress,
     SignoffRow,
-    TaskRow,
     Testing,
 )
 from bot.reports.formatting import NOT_PROVIDED, fmt_date
 from bot.reports.state import ReportState
 from models import ActionStatus
+
+
+@dataclass(frozen=True)
+class ArchitectureRow:
+    change: str
+    rationale: str | None
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: str
+    description: str | None
+    timeline: str | None
+
+
+@dataclass(frozen=True)
+class ApiDocs:
+    new: str
+    modified: str
+    deprecated: str
+
+
+@dataclass(frozen=True)
+class DatabaseChanges:
+    schema: str | None
+    optimizations: str | None
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    new_services: str | None
+    config: str | None
+    scaling: str | None
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    documentation: str | None
+    training: str | None
+    videos: str | None
+
+
+@dataclass(frozen=True)
+class Readiness:
+    support_team_trained: str  # "✅ Yes" / "❌ Not yet"
+    runbooks_created: str
+    monitoring_setup: str
+    escalation_path_defined: str
+
+
+@dataclass(frozen=True)
+class NextMilestonePreview:
+    name: str | None
+    target_date: str
+    key_objectives: str | None
+    dependencies: str | None
+    risks: str | None
 
 
 @dataclass(frozen=True)

@@ -1,37 +1,40 @@
 """Sign-off: `/milestone signoff`, `/milestone signoffs`, the decision buttons and modal, the content hook.
 
-Every handler checks who may act, does its database work in one transaction (bot.signoffs.service), and
-talks to Slack after the commit: request DMs, the DM updated in place after a decision, and the one status
-message per milestone updated with chat.update.
+Each handler parses its signed payload, checks who may act, acks, and calls a flow (bot.signoffs.flows).
+Handlers are module-level; `register()` binds `deps` with functools.partial and only wires. A button's
+refusal (a DomainError, a forged payload) is told with bot.slack.replies.tell, which reaches the person on
+whatever surface they clicked (App Home included). It is caught here rather than left to the global handler:
+Bolt's thread runner resets `ack.response` when a listener raises after acking, so a fast raise answers
+Slack with a 404 after three seconds.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import date
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.core.access import get_by_key
-from bot.core.errors import DomainError, InvalidInput
-from bot.core.fields import parse_fields
+from bot.core.access import KEY_PATTERN, ensure_can_edit, get_by_key, is_editor, normalize_key
+from bot.core.errors import DomainError, InvalidInput, NotFound
+from bot.core.fields import parse_fields, unsafe_character_problem
 from bot.core.workdays import add_working_days, local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
-from bot.signoffs import service, views
+from bot.signoffs import content, decisions, flows, jobs, service, views
+from bot.slack import outbox
 from bot.slack.forms import read_state
-from bot.slack.notifier import DeliveryError, Notifier
-from bot.slack.permissions import ensure_editor, load_milestone
-from bot.slack.replies import save_failed, tell
+from bot.slack.replies import team_of, tell
 from bot.slack.router import CommandContext, mention_id
-from bot.slack.users import get_profile, is_admin_of
-from models import ApprovalSlot, Milestone, SignOff, utcnow
+from bot.slack.submissions import claim, submit
+from bot.slack.text import esc
+from bot.slack.users import cached_profile, is_admin_of
+from models import Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,241 +43,352 @@ USAGE = (
     "`/milestone signoff M-042 reassign QA Lead @person` gives a role to someone else; "
     "`/milestone signoff M-042 delegate QA Lead @person` (or `off`) lets someone sign for the role's holder."
 )
+CLEAR_DELEGATE = ("off", "none", "remove")
 
 
-def _today(session: Session, client: WebClient, user_id: str) -> date:
-    return local_date(utcnow(), get_profile(session, client, user_id).tz)
+def _milestone_key(arg: str) -> str:
+    """The typed ID, refused (escaped in the answer) unless it looks like one: nothing typed is echoed raw."""
+    key = normalize_key(arg)
+    if not KEY_PATTERN.match(key):
+        raise NotFound(f"No milestone `{esc(arg[:40])}` in this workspace. `/milestone list` shows them.")
+    return key
 
 
-def _first(errors: dict[str, str]) -> str:
-    return next(iter(errors.values()))
+def _today(deps: Deps, client: WebClient, user_id: str) -> date:
+    return local_date(utcnow(), cached_profile(deps, client, user_id).tz)
 
 
-# ---- Slack work after commit ------------------------------------------------------------------------------
+def _is_admin(deps: Deps, client: WebClient, user_id: str, team_id: str) -> bool:
+    """users.info (cached) outside any transaction."""
+    return is_admin_of(cached_profile(deps, client, user_id), team_id)
 
 
-def refresh_status_message(client: WebClient, deps: Deps, milestone_id: int) -> None:
-    """Rewrite the milestone's one status message in place (post it if it was never posted or was deleted)."""
+def _editable(deps: Deps, client: WebClient, team_id: str, user_id: str, *, key: str | None = None,
+              milestone_id: int | None = None) -> int:
+    """The milestone's id if this person may ask for its sign-off (owner, editor, admin); else NotAllowed."""
     with deps.session() as session:
-        milestone = session.get(Milestone, milestone_id)
-        if milestone is None or not milestone.signoff_status_channel or not milestone.signoff_status_ts:
-            return
-        channel, ts = milestone.signoff_status_channel, milestone.signoff_status_ts
-        text, blocks = views.status_blocks(milestone, service.matrix(session, milestone))
-    notifier = Notifier(client)
-    try:
-        notifier.update(channel, ts, text, blocks)
-    except DeliveryError as error:
-        if error.code != "message_not_found":
-            log.warning("sign-off status of milestone %s not updated: %s", milestone_id, error.code)
-            return
-        posted = notifier.post(channel, text, blocks)  # someone deleted it: put it back, once
-        with deps.session() as session:
-            service.status_posted(session, milestone_id, posted.channel, posted.ts)
-
-
-def _post_status(client: WebClient, deps: Deps, milestone_id: int, channel: str) -> str | None:
-    """Post the status message claimed by this request; None when it posted, else the problem."""
+        milestone = get_by_key(session, team_id, _milestone_key(key)) if key else session.get(Milestone, milestone_id)
+        if milestone is None or milestone.team_id != team_id:
+            raise NotFound("That milestone no longer exists.")
+        if is_editor(session, milestone, user_id):
+            return milestone.id
+    admin = _is_admin(deps, client, user_id, team_id)
     with deps.session() as session:
-        milestone = session.get(Milestone, milestone_id)
+        milestone = session.get(Milestone, milestone.id)
         assert milestone is not None
-        text, blocks = views.status_blocks(milestone, service.matrix(session, milestone))
-    try:
-        posted = Notifier(client).post(channel, text, blocks)
-    except DeliveryError as error:
-        with deps.session() as session:
-            service.status_posted(session, milestone_id, channel, None)
-        return error.code
-    with deps.session() as session:
-        service.status_posted(session, milestone_id, posted.channel, posted.ts)
-    return None
+        ensure_can_edit(session, milestone, user_id, is_admin=admin, action="ask for its sign-off")
+        return milestone.id
 
 
-def send_request_dms(
-    client: WebClient, deps: Deps, milestone_id: int, requests: list[service.NewRequest],
-    *, changed: list[str] | None = None,
-) -> list[str]:
-    """DM each new request with its buttons and remember where it landed; returns the people it failed for."""
-    if not requests:
-        return []
-    with deps.session() as session:
-        milestone = session.get(Milestone, milestone_id)
-        assert milestone is not None
-        empty = service.empty_sections(milestone) if changed is None else None
-        holders = {}
-        for request in requests:
-            slot = session.get(ApprovalSlot, request.slot_id)
-            holders[request.request_id] = slot.approver_id if slot and slot.approver_id != request.approver_id else None
-        messages = [
-            (r, views.request_dm(milestone, r.role, r.request_id, r.revision, changed=changed, empty=empty,
-                                 holder=holders[r.request_id]))
-            for r in requests
-        ]
-    notifier = Notifier(client)
-    failed: list[str] = []
-    for request, (text, blocks) in messages:
-        try:
-            posted = notifier.dm(request.approver_id, text, blocks)
-        except DeliveryError as error:
-            log.warning("sign-off request %s to %s not sent: %s", request.request_id, request.approver_id, error.code)
-            failed.append(request.approver_id)
-            continue
-        with deps.session() as session:
-            service.record_dm(session, request.request_id, posted.channel, posted.ts)
-    return failed
-
-
-def _update_dms(
-    client: WebClient, targets: list[tuple[str, str, str]], text: str, blocks: list[dict[str, Any]]
-) -> None:
-    notifier = Notifier(client)
-    for channel, ts, _approver in targets:
-        try:
-            notifier.update(channel, ts, text, blocks)
-        except DeliveryError as error:
-            log.warning("DM %s/%s not updated: %s", channel, ts, error.code)
-
-
-def request_all(client: WebClient, deps: Deps, milestone_id: int, actor_id: str, fallback_channel: str) -> str:
-    """Ask every role that still has to sign; returns the summary for the person who asked."""
-    with deps.session() as session:
-        result = service.request_signoff(session, milestone_id, actor_id, utcnow(), fallback_channel=fallback_channel)
-        key = session.get(Milestone, milestone_id).key  # type: ignore[union-attr]
-    failed = send_request_dms(client, deps, milestone_id, result.created)
-    status_problem = None
-    if result.post_status_in:
-        status_problem = _post_status(client, deps, milestone_id, result.post_status_in)
-    else:
-        refresh_status_message(client, deps, milestone_id)
+def _asked_summary(asked: flows.Asked) -> str:
+    """What the person who asked reads: who was asked, who could not be reached, where progress is tracked."""
+    status = {r.id: r for r in asked.results}
+    result = asked.result
+    roles: dict[str, list[str]] = {}
+    for request in result.created:
+        roles.setdefault(request.approver_id, []).append(request.role)
+    sent = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "")
+            in ("sent", "found")]
+    failed = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "") == "failed"]
+    later = [a for a in roles if a not in sent and a not in failed]
     lines = []
-    asked = [r for r in result.created if r.approver_id not in failed]
-    if asked:
-        people = ", ".join(f"<@{r.approver_id}> ({r.role})" for r in asked)
-        lines.append(f":incoming_envelope: Asked to sign {key}: {people}.")
+    if sent:
+        people = ", ".join(f"<@{a}> ({esc(', '.join(roles[a]))})" for a in sent)
+        lines.append(f":incoming_envelope: Asked to sign {esc(asked.key)}: {people}.")
     if failed:
-        lines.append(f":warning: Could not DM {', '.join(f'<@{u}>' for u in failed)}; they will be reminded.")
+        lines.append(f":warning: Could not DM {', '.join(f'<@{a}>' for a in failed)}: Slack refused. "
+                     "Check that they are in this workspace, then reassign their roles.")
+    if later:
+        lines.append(f"Asking {', '.join(f'<@{a}>' for a in later)}: Slack is slow; the DM goes out within a minute.")
     if result.already_asked:
-        lines.append(f"Already waiting (not asked twice): {', '.join(result.already_asked)}.")
+        lines.append(f"Already waiting (not asked twice): {esc(', '.join(result.already_asked))}.")
     if result.already_decided:
-        decided = ", ".join(result.already_decided)
-        lines.append(f"Already decided (asked again only when the report changes): {decided}.")
-    if result.post_status_in and status_problem is None:
-        lines.append(f"Progress is tracked in one message in <#{result.post_status_in}>.")
-    elif status_problem:
-        lines.append(f":warning: Could not post the sign-off status in <#{result.post_status_in}> ({status_problem}); "
-                     "invite the bot there (`/invite @Milestone Bot`) and run this again.")
-    if not lines:
-        lines.append(f"Nothing to ask: every role of {key} has been asked or has decided.")
-    lines.append(f"`/milestone signoffs {key}` shows who signed.")
+        lines.append(f"Already decided (asked again only when the report changes): "
+                     f"{esc(', '.join(result.already_decided))}.")
+    status_result = status.get(asked.status_id) if asked.status_id is not None else None
+    if status_result is not None and status_result.status == "failed":
+        lines.append(f":warning: Could not post the sign-off status in <#{asked.status_channel}> "
+                     f"({esc(status_result.detail)}); invite the bot there (`/invite @Milestone Bot`) and run this "
+                     "again.")
+    elif asked.status_channel and asked.status_id is not None:
+        lines.append(f"Progress is tracked in one message in <#{asked.status_channel}>.")
+    if asked.released:
+        lines.append(f"Sent {asked.released} re-ask(s) that were waiting for the edits to settle.")
+    if not result.created and not asked.released:
+        lines.append(f"Nothing to ask: every role of {esc(asked.key)} has been asked or has decided.")
+    lines.append(f"`/milestone signoffs {esc(asked.key)}` shows who signed.")
     return "\n".join(lines)
 
 
-def notify_accepted(client: WebClient, deps: Deps, milestone_id: int, actor_id: str) -> None:
+# ---- commands ---------------------------------------------------------------------------------------------
+
+
+def handle_signoff(deps: Deps, ctx: CommandContext) -> None:
+    if not ctx.args:
+        ctx.reply(USAGE)
+        return
+    if len(ctx.args) >= 2 and ctx.args[1].lower() in ("reassign", "delegate"):
+        _change_role(deps, ctx)
+        return
+    milestone_id = _editable(deps, ctx.client, ctx.team_id, ctx.user_id, key=ctx.args[0])
     with deps.session() as session:
         milestone = session.get(Milestone, milestone_id)
         assert milestone is not None
-        channel = milestone.signoff_status_channel or milestone.report_channel_id
-        text = views.accepted_notice(milestone)
-    if channel:
-        try:
-            Notifier(client).post(channel, text)
-        except DeliveryError as error:
-            log.warning("acceptance of milestone %s not announced: %s", milestone_id, error.code)
-    for hook in deps.on_accepted:
-        try:
-            hook(client, milestone_id, actor_id)
-        except Exception:  # one failing hook must not stop the others; the acceptance is committed
-            log.exception("on_accepted hook %r failed for milestone %s", hook, milestone_id)
+        if not milestone.approval_slots:
+            raise InvalidInput({"approvers": f"{milestone.key} has no approvers yet. Add one per role with "
+                                             f"`/milestone signoff {milestone.key} reassign <role> @person`."})
+        empty = content.empty_sections(milestone)
+        requested = service.signoff_requested(session, milestone_id)
+        prompt = views.completeness_prompt(milestone, empty) if empty and not requested else None
+    if prompt is not None:
+        ctx.reply(*prompt)
+        return
+    ctx.ack_now()
+    ctx.reply(_asked_summary(flows.request_all(deps, ctx.client, milestone_id, ctx.user_id, ctx.channel_id)))
 
 
+def _change_role(deps: Deps, ctx: CommandContext) -> None:
+    verb = ctx.args[1].lower()
+    rest = ctx.args[2:]
+    target = rest[-1] if rest else ""
+    person = mention_id(target)
+    clearing = verb == "delegate" and target.lower() in CLEAR_DELEGATE
+    role = " ".join(rest[:-1]).strip().strip("\"“”")
+    if not role or not (person or clearing):
+        ctx.reply(f":warning: {USAGE}")
+        return
+    problem = unsafe_character_problem(role)
+    if problem:
+        ctx.reply(f":warning: {esc(problem)}")
+        return
+    ctx.ack_now()
+    with deps.session() as session:
+        milestone = get_by_key(session, ctx.team_id, _milestone_key(ctx.args[0]))
+        milestone_id, team_id, key = milestone.id, milestone.team_id, milestone.key
+    admin = _is_admin(deps, ctx.client, ctx.user_id, team_id)
+    change, results, dm_ids = flows.change_role(deps, ctx.client, milestone_id, verb, role,
+                                                None if clearing else person, ctx.user_id, is_admin=admin)
+    failed = {r.id for r in results if r.status == "failed"}
+    if verb == "reassign":
+        done = (f"Added the role *{esc(change.role)}* to {esc(key)}, held by <@{person}>." if change.created_slot
+                else f"*{esc(change.role)}* of {esc(key)} is now held by <@{person}>.")
+    else:
+        done = (f"Nobody signs for the {esc(change.role)} of {esc(key)} any more." if clearing
+                else f"<@{person}> may now sign as {esc(change.role)} of {esc(key)}.")
+    if change.closed:
+        done += " The earlier pending request was withdrawn."
+    asked = [a for a, i in dm_ids.items() if i not in failed]
+    if asked:
+        done += " " + ", ".join(f"<@{a}>" for a in asked) + " was asked to sign."
+    if any(i in failed for i in dm_ids.values()):
+        done += f" :warning: Could not DM {', '.join(f'<@{a}>' for a, i in dm_ids.items() if i in failed)}."
+    if change.acceptance_withdrawn:
+        done += f" {esc(key)} is no longer accepted until the new role signs."
+    ctx.reply(done)
 
-# ---- registration ---------------------------------------------------------------------------------------
+
+def show_matrix(deps: Deps, ctx: CommandContext) -> None:
+    if not ctx.args:
+        ctx.reply("Usage: `/milestone signoffs M-042` shows who signed, only to you.")
+        return
+    with deps.session() as session:
+        milestone = get_by_key(session, ctx.team_id, _milestone_key(ctx.args[0]))
+        text, blocks = views.status_blocks(milestone, service.signoff_progress(milestone))
+    ctx.reply(text, blocks)
+
+
+# ---- buttons ----------------------------------------------------------------------------------------------
+
+
+def _channel_of(body: dict[str, Any]) -> str:
+    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+
+
+def confirm_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any],
+                    respond: Respond) -> None:
+    """"Request anyway" after the completeness check."""
+    ack()
+    user_id = body["user"]["id"]
+    try:
+        payload = views.RequestButton.unpack(action.get("value"))
+        milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    summary = _asked_summary(flows.request_all(deps, client, milestone_id, user_id, _channel_of(body)))
+    respond(text=summary, response_type="ephemeral", replace_original=True)
+
+
+def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
+    """"Request again" on the owner's rejection DM: the same as `/milestone signoff`, answered only to them."""
+    ack()
+    user_id = body["user"]["id"]
+    try:
+        payload = views.RequestButton.unpack(action.get("value"))
+        milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    tell(client, body, _asked_summary(flows.request_all(deps, client, milestone_id, user_id, "")))
+
+
+def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
+    ack()
+    try:
+        view = _decision_view(deps, body, client, action)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _decision_view(deps: Deps, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> dict[str, Any]:
+    """The decision modal for a button, after checking the payload and that this person may still sign."""
+    user_id = body["user"]["id"]
+    payload = views.DecisionButton.unpack(action.get("value"))
+    today = _today(deps, client, user_id)
+    with deps.session() as session:
+        request, slot, milestone = service.get_request(session, payload.request)
+        if milestone.team_id != team_of(body):
+            raise NotFound("That milestone no longer exists.")
+        service.check_request_usable(session, request, slot, milestone, user_id)
+        default_due = add_working_days(today, 10, deps.settings.work_days)
+        return views.decision_modal(milestone, slot.role, request.id, payload.decision, milestone.revision,
+                                    default_due=default_due)
+
+
+def submit_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    user_id = body["user"]["id"]
+    specs: list[Any] = []
+    state: dict[str, Any] = {}
+
+    def save() -> tuple[decisions.DecisionResult, list[int | None]]:
+        form = views.DecisionForm.unpack(view.get("private_metadata"))
+        state["form"] = form
+        specs.extend(decisions.decision_fields(form.decision))
+        values = parse_fields(specs, read_state((view.get("state") or {}).get("values") or {}))
+        state["values"] = values
+        values = decisions.validate_decision(form.decision, values, _today(deps, client, user_id))
+        now = utcnow()
+        with deps.session() as session:
+            claim(session, view)
+            result = decisions.decide(session, request_id=form.request, user_id=user_id, decision=form.decision,
+                                      values=values, revision_seen=form.revision,
+                                      submission_key=f"{view.get('id')}:{view.get('hash')}", now=now)
+            return result, flows.after_decision(deps, session, result, now)
+
+    try:
+        saved = submit(ack, view, save)
+    except decisions.RevisionMoved as moved:
+        ack(response_action="update", view=_moved_view(deps, state, moved))
+        return
+    if saved is None:
+        return
+    ack()
+    result, owed = saved
+    outbox.deliver(deps, client, owed)
+    if result.accepted_now:
+        flows.accepted_hooks(deps, client, result.milestone_id, user_id)
+    try:
+        publish_home(client, deps, user_id, team_of(body))  # the Home list of waiting requests shrinks
+    except Exception:  # the decision is saved; a stale Home tab is not worth an error
+        log.exception("Home not refreshed after a sign-off")
+
+
+def open_approve_all(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
+    """"Approve all N roles" on a DM that asks one person for several roles: one modal, one comment."""
+    ack()
+    user_id = body["user"]["id"]
+    try:
+        payload = views.ApproveAll.unpack(action.get("value"))
+        with deps.session() as session:
+            waiting = service.open_in_dm(session, payload.request)
+            if not waiting:
+                raise NotFound("Nothing in this request waits for your decision any more.")
+            for request in waiting:
+                service.check_request_usable(session, request, request.slot, request.slot.milestone, user_id)
+            milestone = waiting[0].slot.milestone
+            if milestone.team_id != team_of(body):
+                raise NotFound("That milestone no longer exists.")
+            view = views.approve_all_modal(milestone, [r.slot.role for r in waiting], waiting[0].id,
+                                           milestone.revision)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def submit_approve_all(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    user_id = body["user"]["id"]
+
+    def save() -> tuple[list[decisions.DecisionResult], list[int | None]]:
+        form = views.ApproveAll.unpack(view.get("private_metadata"))
+        values = parse_fields(decisions.decision_fields("approved"),
+                              read_state((view.get("state") or {}).get("values") or {}))
+        now = utcnow()
+        results, owed = [], []
+        with deps.session() as session:
+            claim(session, view)
+            for request in service.open_in_dm(session, form.request):
+                result = decisions.decide(
+                    session, request_id=request.id, user_id=user_id, decision="approved",
+                    values={**values, "conditions_list": []}, revision_seen=form.revision, now=now,
+                    submission_key=f"{view.get('id')}:{view.get('hash')}:{request.id}")
+                results.append(result)
+                owed += flows.after_decision(deps, session, result, now)
+            if not results:
+                raise NotFound("Nothing in this request waits for your decision any more.")
+        return results, owed
+
+    try:
+        saved = submit(ack, view, save)
+    except decisions.RevisionMoved as moved:
+        ack(response_action="errors", errors={"comments": f"The report changed while this form was open (now "
+                                                          f"revision {moved.revision}). Close it and read the new "
+                                                          "revision first."})
+        return
+    if saved is None:
+        return
+    ack()
+    results, owed = saved
+    outbox.deliver(deps, client, owed)
+    for result in results:
+        if result.accepted_now:
+            flows.accepted_hooks(deps, client, result.milestone_id, user_id)
+
+
+def _moved_view(deps: Deps, state: dict[str, Any], moved: decisions.RevisionMoved) -> dict[str, Any]:
+    """The same form at the new revision, with what was typed, and what changed meanwhile."""
+    form: views.DecisionForm = state["form"]
+    with deps.session() as session:
+        _request, slot, milestone = service.get_request(session, form.request)
+        notice = (f"The report changed while this form was open (now revision {moved.revision}: "
+                  f"{views.section_titles(moved.sections)}). Review it, then submit again.")
+        return views.decision_modal(milestone, slot.role, form.request, form.decision, moved.revision,
+                                    initial=dict(state.get("values") or {}), notice=notice)
+
+
+def view_report(ack: Ack) -> None:
+    ack()  # a link button: Slack opens the URL; the click only needs an answer
+
+
+# ---- hooks ------------------------------------------------------------------------------------------------
+
+
+def home(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
+    now = utcnow()
+    items: list[views.WaitingItem] = [
+        (milestone, slot.role, request.id, request.requested_at, request.revision,
+         jobs.report_link(deps.settings, milestone.id, milestone.revision, now))
+        for request, slot, milestone in service.pending_requests(session, user_id)
+        if not team_id or milestone.team_id == team_id
+    ]
+    return views.home_section(items)
 
 
 def register(app: App, deps: Deps) -> None:
-    def handle_signoff(ctx: CommandContext) -> None:
-        if not ctx.args:
-            ctx.reply(USAGE)
-            return
-        try:
-            if len(ctx.args) >= 2 and ctx.args[1].lower() in ("reassign", "delegate"):
-                _change_role(ctx)
-            else:
-                _request(ctx)
-        except DomainError as error:
-            message = _first(error.errors) if isinstance(error, InvalidInput) else str(error)
-            ctx.reply(f":warning: {message}")
-
-    def _request(ctx: CommandContext) -> None:
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            ensure_editor(session, ctx.client, milestone, ctx.user_id)
-            if not milestone.approval_slots:
-                raise InvalidInput({"approvers": f"{milestone.key} has no approvers yet. Add one per role with "
-                                                 f"`/milestone signoff {milestone.key} reassign <role> @person`."})
-            empty = service.empty_sections(milestone)
-            milestone_id = milestone.id
-            prompt = views.completeness_prompt(milestone, empty) if empty else None
-        if prompt is not None:
-            ctx.reply(*prompt)
-            return
-        ctx.ack_now()
-        ctx.reply(request_all(ctx.client, deps, milestone_id, ctx.user_id, ctx.channel_id))
-
-    def _change_role(ctx: CommandContext) -> None:
-        verb = ctx.args[1].lower()
-        rest = ctx.args[2:]
-        target = rest[-1] if rest else ""
-        person = mention_id(target)
-        clearing = verb == "delegate" and target.lower() in ("off", "none", "remove")
-        role = " ".join(rest[:-1]).strip().strip("\"“”")
-        if not role or not (person or clearing):
-            ctx.reply(f":warning: {USAGE}")
-            return
-        ctx.ack_now()
-        now = utcnow()
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            is_admin = is_admin_of(get_profile(session, ctx.client, ctx.user_id), milestone.team_id)
-            if verb == "reassign":
-                assert person is not None
-                change = service.reassign(session, milestone.id, role, person, ctx.user_id, now, is_admin=is_admin)
-                note = f"the owner gave {change.role} to <@{person}>."
-            else:
-                change = service.delegate(session, milestone.id, role, None if clearing else person, ctx.user_id,
-                                          now, is_admin=is_admin)
-                note = "the owner changed who signs for this role."
-            withdrawn = views.withdrawn_dm(milestone, change.role, note)
-            key = milestone.key
-        _update_dms(ctx.client, change.withdrawn_dms, *withdrawn)
-        failed = send_request_dms(ctx.client, deps, change.milestone_id, change.new_requests)
-        refresh_status_message(ctx.client, deps, change.milestone_id)
-        if verb == "reassign":
-            done = (f"Added the role *{change.role}* to {key}, held by <@{person}>." if change.created_slot
-                    else f"*{change.role}* of {key} is now held by <@{person}>.")
-        else:
-            done = (f"Nobody signs for the {change.role} of {key} any more." if clearing
-                    else f"<@{person}> may now sign as {change.role} of {key}.")
-        if change.withdrawn_dms:
-            done += " The earlier pending request was withdrawn."
-        if change.new_requests and not failed:
-            done += " " + ", ".join(f"<@{r.approver_id}>" for r in change.new_requests) + " was asked to sign."
-        if failed:
-            done += f" :warning: Could not DM {', '.join(f'<@{u}>' for u in failed)}."
-        ctx.reply(done)
-
-    def show_matrix(ctx: CommandContext) -> None:
-        if not ctx.args:
-            ctx.reply("Usage: `/milestone signoffs M-042` shows who signed, only to you.")
-            return
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, ctx.args[0])
-            text, blocks = views.status_blocks(milestone, service.matrix(session, milestone))
-        ctx.reply(text, blocks)
-
     deps.router.add(
-        "signoff",
-        handle_signoff,
+        "signoff", partial(handle_signoff, deps),
         summary="Ask the approvers to sign off (after a completeness check); reassign or delegate a role",
         usages=[
             ("signoff <ID>", "signoff M-042"),
@@ -283,137 +397,14 @@ def register(app: App, deps: Deps) -> None:
         ],
         order=60,
     )
-    deps.router.add(
-        "signoffs", show_matrix, summary="Who signed what, and what is pending (only you see it)",
-        usages=[("signoffs <ID>", "signoffs M-042")], order=61,
-    )
-
-    @app.action(views.CONFIRM_REQUEST)
-    def confirm_request(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, action: dict[str, Any]
-    ) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        try:
-            with deps.session() as session:
-                milestone = load_milestone(session, body["team"]["id"], action["value"])
-                ensure_editor(session, client, milestone, user_id)
-                fallback = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id") or ""
-        except DomainError as error:
-            tell(client, body, f":warning: {error!s}")
-            return
-        summary = request_all(client, deps, int(action["value"]), user_id, fallback)
-        respond(text=summary, response_type="ephemeral", replace_original=True)
-
-    @app.action(views.CANCEL_REQUEST)
-    def cancel_request(ack: Ack, respond: Respond, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
-        with deps.session() as session:
-            milestone = session.get(Milestone, int(action["value"]))
-            key = milestone.key if milestone else "the milestone"
-        respond(
-            text=f"Nothing was sent. Fill the sections with `/milestone edit {key}`, then run "
-                 f"`/milestone signoff {key}` again.",
-            response_type="ephemeral", replace_original=True,
-        )
-
-    @app.action(re.compile(r"^signoff_(approve|approve_conditions|reject)$"))
-    def open_decision(
-        ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any], respond: Respond
-    ) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        decision = views.DECISION_ACTIONS[action["action_id"]]
-        try:
-            with deps.session() as session:
-                request, slot, milestone = service.get_request(session, int(action["value"]))
-                service.check_request_usable(session, request, slot, milestone, user_id)
-                default_due = add_working_days(_today(session, client, user_id), 10, deps.settings.work_days)
-                view = views.decision_modal(milestone, slot.role, request.id, decision, milestone.revision,
-                                            default_due=default_due)
-        except DomainError as error:
-            tell(client, body, f":warning: {error!s}")
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.view(views.DECISION_MODAL)
-    def submit_decision(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        meta = json.loads(view.get("private_metadata") or "{}")
-        decision, request_id, revision = meta["d"], int(meta["r"]), int(meta["v"])
-        specs = service.decision_fields(decision)
-        raw = read_state(view["state"]["values"])
-        try:
-            values = parse_fields(specs, raw)
-            with deps.session() as session:
-                today = _today(session, client, user_id)
-            values = service.validate_decision(decision, values, today)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        try:
-            with deps.session() as session:
-                result = service.decide(
-                    session, request_id=request_id, user_id=user_id, decision=decision, values=values,
-                    revision_seen=revision, submission_key=f"{view['id']}:{view['hash']}", now=utcnow(),
-                )
-        except service.RevisionMoved as moved:
-            with deps.session() as session:
-                _request, slot, milestone = service.get_request(session, request_id)
-                notice = (f"The report changed while this form was open (now revision {moved.revision}: "
-                          f"{views.section_titles(moved.sections)}). Review it, then submit again.")
-                new_view = views.decision_modal(milestone, slot.role, request_id, decision, moved.revision,
-                                                initial={k: v for k, v in values.items() if k != "conditions_list"},
-                                                notice=notice)
-            ack(response_action="update", view=new_view)
-            return
-        except DomainError as error:
-            ack(response_action="errors", errors={specs[0].name: str(error)})
-            return
-        except SQLAlchemyError as error:
-            log.exception("saving a sign-off failed")
-            ack(response_action="errors", errors={specs[0].name: save_failed(error, kept="Your input is kept")})
-            return
-        ack()
-        if not result.recorded:
-            return
-        _after_decision(client, result, user_id, body)
-
-    def _after_decision(client: WebClient, result: service.DecisionResult, user_id: str, body: dict[str, Any]) -> None:
-        with deps.session() as session:
-            signoff = session.get(SignOff, result.signoff_id)
-            milestone = session.get(Milestone, result.milestone_id)
-            assert signoff is not None and milestone is not None
-            text, blocks = views.decided_dm(milestone, signoff)
-        _update_dms(client, result.dms_to_update, text, blocks)
-        refresh_status_message(client, deps, result.milestone_id)
-        if result.accepted_now:
-            notify_accepted(client, deps, result.milestone_id, user_id)
-        team_id = (body.get("team") or {}).get("id") or ""
-        try:
-            publish_home(client, deps, user_id, team_id)  # the Home list of waiting requests shrinks
-        except Exception:  # the decision is saved; a stale Home tab is not worth an error
-            log.exception("Home not refreshed after a sign-off")
-
-    def content_changed(client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:
-        """After a content change commits: outdate sign-offs made against older revisions, ask again."""
-        with deps.session() as session:
-            result = service.outdate_signoffs(session, milestone_id, actor_id, sections, utcnow())
-        if not result.outdated:
-            return
-        _update_dms(client, [(c, t, "") for c, t in result.old_dms], *views.superseded_dm())
-        send_request_dms(client, deps, milestone_id, result.new_requests, changed=sections)
-        refresh_status_message(client, deps, milestone_id)
-
-    deps.on_content_changed.append(content_changed)
-
-    def home(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-        items = [
-            (milestone, slot.role, request.id, request.requested_at, request.revision)
-            for request, slot, milestone in service.pending_requests(session, user_id)
-            if not team_id or milestone.team_id == team_id
-        ]
-        return views.home_section(items)
-
-    deps.home_sections.append(home)
-
+    deps.router.add("signoffs", partial(show_matrix, deps), summary="Who signed what, and what is pending (only you "
+                    "see it)", usages=[("signoffs <ID>", "signoffs M-042")], order=61)
+    app.action(views.CONFIRM_REQUEST)(partial(confirm_request, deps))
+    app.action(views.REQUEST_AGAIN)(partial(request_again, deps))
+    app.action(re.compile(r"^signoff_(approve|approve_conditions|reject)$"))(partial(open_decision, deps))
+    app.action(views.VIEW_REPORT)(view_report)
+    app.view(views.DECISION_MODAL)(partial(submit_decision, deps))
+    app.action(views.APPROVE_ALL)(partial(open_approve_all, deps))
+    app.view(views.APPROVE_ALL_MODAL)(partial(submit_approve_all, deps))
+    deps.on_content_changed.append(partial(flows.content_changed, deps))
+    deps.home_sections.append(partial(home, deps))

@@ -51,6 +51,7 @@ PERMANENT_ERRORS = frozenset({
     "canvas_too_large", "canvas_not_found", "free_teams_cannot_create_standalone_canvases",
     "free_teams_cannot_edit_standalone_canvases", "free_team_canvas_tab_already_exists",
     "channel_canvas_already_exists", "canvas_disabled", "invalid_parameters",
+    "canvas_create_unconfirmed",  # bot.canvas's own: a create whose answer was lost is never repeated blindly
 })
 
 
@@ -121,6 +122,7 @@ def outgoing_of(delivery: Delivery) -> Outgoing | None:
 # One gate per process: every sender thread of the web process or the clock shares Slack's limits.
 GATE = SendGate()
 MAX_RATE_LIMITED_TRIES = 6
+SWEEP_BATCH_PER_SENDER = 4  # rows claimed per sender per batch: small, so a crash strands few
 
 
 def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datetime | None = None) -> list[Result]:
@@ -142,37 +144,127 @@ def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datet
 
 
 def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
-    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out)."""
+    """Everything still owed: never sent, or claimed by a sender that died (its lease ran out).
+
+    A batch at a time: claim it in one statement (processes sweeping at once take disjoint batches), build its
+    messages in one read, send them with SEND_CONCURRENCY senders under one heartbeat, and record the outcomes
+    in one transaction (a crash before that is covered by the history check of the next attempt)."""
     now = now or utcnow()
-    with deps.read() as session:
-        ids = deliveries.due_ids(session, now)
-    return deliver(deps, client, ids, now)
+    sender = without_blind_retries(client)
+    workers = max(1, deps.settings.send_concurrency)
+    results: list[Result] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool:
+        while True:
+            try:
+                with deps.session() as session:
+                    batch = deliveries.claim_due(session, now, limit=SWEEP_BATCH_PER_SENDER * workers)
+                with deps.read() as session:
+                    built = [(claimed, *_build(session, claimed.id)) for claimed in batch]
+            except SQLAlchemyError as error:  # claims stand; their leases run out and a later pass sends them
+                log.warning("outbox: could not claim or build a batch: %s", error)
+                break
+            if not batch:
+                break
+            with _Heartbeat(deps, [claimed.id for claimed in batch]):
+                outcomes = list(pool.map(lambda item: _attempt(sender, *item), built))
+            results += _record_all(deps, outcomes, now)
+    GATE.forget_idle()
+    return results
 
 
 def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime) -> Result | None:
     prepared = _claim_and_build(deps, delivery_id, now)
     if prepared is None:
         return None
-    claimed, outgoing, summary = prepared
-    own_sender = KINDS.get(summary[0], Kind()).send
+    return _send_prepared(deps, client, *prepared, now)
+
+
+def _send_prepared(deps: Deps, client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing | None,
+                   summary: tuple[str, str], now: datetime) -> Result | None:
+    with _Heartbeat(deps, [claimed.id]):
+        outcome = _attempt(client, claimed, outgoing, summary)
+    return _record_all(deps, [outcome], now)[0]
+
+
+@dataclass
+class _Outcome:
+    """What one attempt came to, before it is recorded: posted (or found already posted), or refused."""
+
+    claimed: deliveries.Claimed
+    summary: tuple[str, str]
+    posted: Posted | None = None
+    found: bool = False
+    code: str | None = None
+    skipped: bool = False
+
+
+def _build(session: Session, delivery_id: int) -> tuple[Outgoing | None, tuple[str, str]]:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None, ("?", "?")
+    kind = KINDS.get(delivery.kind, Kind())
+    outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
+    return outgoing, (delivery.kind, delivery.recipient_id)
+
+
+def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing | None,
+             summary: tuple[str, str]) -> _Outcome:
+    """The Slack side of one message, no database work: history check on a retry, then the call."""
     if outgoing is None:  # nothing to say any more (the record it was about is gone)
-        _record(deps, delivery_id, lambda s, d: deliveries.mark_failed(s, d.id, "nothing to send"))
+        return _Outcome(claimed, summary, skipped=True)
+    own_sender = KINDS.get(summary[0], Kind()).send
+    if claimed.takeover and outgoing.op == "post" and own_sender is None:
+        found = _find_sent(client, outgoing.channel, claimed.key)
+        if found is not None:
+            return _Outcome(claimed, summary, posted=found, found=True)
+    try:
+        if own_sender is not None:  # not a chat message (a canvas): the kind makes its own calls
+            return _Outcome(claimed, summary, posted=own_sender(client, outgoing))
+        return _Outcome(claimed, summary, posted=_send(Notifier(client), outgoing, claimed.key))
+    except DeliveryError as error:
+        return _Outcome(claimed, summary, code=error.code)
+    except Exception as error:  # the connection dropped after the client's retries: Slack may have it
+        log.warning("outbox: sending %s failed: %r", claimed.key, error)
+        return _Outcome(claimed, summary, code=type(error).__name__)
+
+
+def _apply(session: Session, outcome: _Outcome, now: datetime) -> Result:
+    """Record one outcome in the caller's transaction, with the kind's after-send or after-fail hook."""
+    delivery_id, summary = outcome.claimed.id, outcome.summary
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
         return Result(delivery_id, *summary, "skipped")
-    with _Heartbeat(deps, delivery_id):
-        if claimed.takeover and outgoing.op == "post" and own_sender is None:
-            found = _find_sent(client, outgoing.channel, claimed.key)
-            if found is not None:
-                _mark_sent(deps, delivery_id, found, now)
-                return Result(delivery_id, *summary, "found", "already in Slack; not sent again")
+    kind = KINDS.get(delivery.kind, Kind())
+    if outcome.skipped:
+        deliveries.mark_failed(session, delivery_id, "nothing to send")
+        return Result(delivery_id, *summary, "skipped")
+    if outcome.posted is not None:
+        deliveries.mark_sent(session, delivery_id, channel=outcome.posted.channel, ts=outcome.posted.ts, now=now)
+        if kind.on_sent:
+            kind.on_sent(session, delivery, outcome.posted)
+        return Result(delivery_id, *summary, "found" if outcome.found else "sent",
+                      "already in Slack; not sent again" if outcome.found else "")
+    code = outcome.code or "unknown"
+    if is_permanent(code) or delivery.attempts >= deliveries.MAX_ATTEMPTS:
+        deliveries.mark_failed(session, delivery_id, code)
+        if kind.on_failed:
+            kind.on_failed(session, delivery, code)
+        return Result(delivery_id, *summary, "failed", code)
+    deliveries.release(session, delivery_id, code, now)
+    return Result(delivery_id, *summary, "retry", code)
+
+
+def _record_all(deps: Deps, outcomes: list[_Outcome], now: datetime, tries: int = 5) -> list[Result]:
+    """Record a batch of outcomes in one transaction; it must survive a passing lock. Until it is recorded
+    the claims' leases stand, and a later attempt finds the messages in the history instead of resending."""
+    for attempt in range(tries):
         try:
-            posted = own_sender(client, outgoing) if own_sender else _send(Notifier(client), outgoing, claimed.key)
-        except DeliveryError as error:
-            return _failed(deps, delivery_id, summary, error.code, now)
-        except Exception as error:  # the connection dropped after the client's retries: Slack may have it
-            log.warning("outbox: sending %s failed: %r", claimed.key, error)
-            return _failed(deps, delivery_id, summary, type(error).__name__, now)
-    _mark_sent(deps, delivery_id, posted, now)
-    return Result(delivery_id, *summary, "sent")
+            with deps.session() as session:
+                return [_apply(session, outcome, now) for outcome in outcomes]
+        except SQLAlchemyError as error:
+            log.warning("outbox: recording %d outcome(s) (try %d): %s", len(outcomes), attempt + 1, error)
+            time.sleep(0.2 * (attempt + 1))
+    return [Result(o.claimed.id, *o.summary, "retry", "not recorded") for o in outcomes]
 
 
 def _claim_and_build(
@@ -185,11 +277,7 @@ def _claim_and_build(
                 claimed = deliveries.claim(session, delivery_id, now)
                 if claimed is None:
                     return None
-                delivery = session.get(Delivery, delivery_id)
-                assert delivery is not None
-                kind = KINDS.get(delivery.kind, Kind())
-                outgoing = kind.render(session, delivery) if kind.render else outgoing_of(delivery)
-                return claimed, outgoing, (delivery.kind, delivery.recipient_id)
+                return (claimed, *_build(session, delivery_id))
         except SQLAlchemyError as error:
             log.warning("outbox: could not claim %s (try %d): %s", delivery_id, attempt + 1, error)
             time.sleep(0.1 * (attempt + 1))
@@ -232,53 +320,12 @@ def _find_sent(client: WebClient, channel: str, key: str) -> Posted | None:
     return None
 
 
-def _failed(deps: Deps, delivery_id: int, summary: tuple[str, str], code: str, now: datetime) -> Result:
-    def record(session: Session, delivery: Delivery) -> None:
-        if is_permanent(code) or delivery.attempts >= deliveries.MAX_ATTEMPTS:
-            deliveries.mark_failed(session, delivery.id, code)
-            kind = KINDS.get(delivery.kind)
-            if kind and kind.on_failed:
-                kind.on_failed(session, delivery, code)
-        else:
-            deliveries.release(session, delivery.id, code, now)
-
-    status = _record(deps, delivery_id, record)
-    return Result(delivery_id, *summary, status, code)
-
-
-def _mark_sent(deps: Deps, delivery_id: int, posted: Posted, now: datetime) -> None:
-    def record(session: Session, delivery: Delivery) -> None:
-        deliveries.mark_sent(session, delivery.id, channel=posted.channel, ts=posted.ts, now=now)
-        kind = KINDS.get(delivery.kind)
-        if kind and kind.on_sent:
-            kind.on_sent(session, delivery, posted)
-
-    _record(deps, delivery_id, record)
-
-
-def _record(deps: Deps, delivery_id: int, work: Callable[[Session, Delivery], None], tries: int = 5) -> str:
-    """The message is out (or refused): recording it must survive a passing lock. Until it is recorded the
-    lease stands, and a later sender finds the message in the history instead of sending it again."""
-    for attempt in range(tries):
-        try:
-            with deps.session() as session:
-                delivery = session.get(Delivery, delivery_id)
-                if delivery is None:
-                    return "skipped"
-                work(session, delivery)
-                return {"sent": "sent", "failed": "failed"}.get(delivery.status, "retry")
-        except SQLAlchemyError as error:
-            log.warning("outbox: recording %s (try %d): %s", delivery_id, attempt + 1, error)
-            time.sleep(0.2 * (attempt + 1))
-    return "retry"
-
-
 @dataclass
 class _Heartbeat:
-    """Extends the claim's lease while a send is in progress (a 429 storm can outlast one lease)."""
+    """Extends the claims' leases while their sends are in progress (a 429 storm can outlast one lease)."""
 
     deps: Deps
-    delivery_id: int
+    delivery_ids: list[int]
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> _Heartbeat:
@@ -291,9 +338,9 @@ class _Heartbeat:
         while not self.stop.wait(interval):
             try:
                 with self.deps.session() as session:
-                    deliveries.extend(session, [self.delivery_id], utcnow())
+                    deliveries.extend(session, self.delivery_ids, utcnow())
             except SQLAlchemyError as error:
-                log.warning("outbox: heartbeat for %s failed: %s", self.delivery_id, error)
+                log.warning("outbox: heartbeat for %s failed: %s", self.delivery_ids, error)
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()

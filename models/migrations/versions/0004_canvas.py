@@ -1,7 +1,7 @@
 """milestone canvases
 
-Revision ID: 0003_canvas
-Revises: 0002
+Revision ID: 0004_canvas
+Revises: 0003_signoffs
 Create Date: 2026-11-30 09:57:41.787400
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import models.base
 
-revision: str = '0003_canvas'
-down_revision: str | None = '0002'
+revision: str = '0004_canvas'
+down_revision: str | None = '0003_signoffs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
