@@ -176,7 +176,7 @@ def bench(url: str, fake: Any, fake_url: str, args: argparse.Namespace) -> None:
           f"Slack at {args.slack_latency_ms:g} ms a call, SEND_CONCURRENCY={args.concurrency}")
     migrate.upgrade(url)
     settings = replace(Settings(), database_url=url, slack_api_url=fake_url, slack_bot_token=TOKEN,
-                       db_lock_timeout_ms=5000, send_concurrency=args.concurrency)
+                       secret_key="bench", db_lock_timeout_ms=5000, send_concurrency=args.concurrency)
     os.environ["SEND_CONCURRENCY"] = str(args.concurrency)
     deps = make_deps(settings)
     try:

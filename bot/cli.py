@@ -87,6 +87,7 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
     """One sweep of every reminder job, printing what it sent (the clock process runs the same sweep)."""
     from datetime import UTC, datetime
 
+    from bot import features
     from bot.clock import sweep
     from bot.deps import make_deps
 
@@ -100,6 +101,9 @@ def _remind(args: argparse.Namespace, settings: Settings) -> int:
     deps = make_deps(settings)
     lines = sweep(deps, now)
     print("\n".join(lines) if lines else "nothing to send")
+    held = sweep(deps, now, jobs=list(features.HELD))  # after sending: what still waits, and why
+    if held:
+        print("\n".join(held))
     deps.engine.dispose()
     return 0
 

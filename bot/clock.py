@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 def send_owed(ctx: JobContext) -> list[str]:
     """The outbox: messages owed by committed changes that were not sent yet (their sender died, or Slack
     was down). Runs first, so a sweep never competes with what a crashed request left behind."""
-    return [f"{r.status} {r.kind} to {r.recipient_id}" + (f": {r.detail}" if r.detail else "")
-            for r in outbox.sweep(ctx.deps, ctx.client, ctx.now)]
+    return [outbox.describe(result) for result in outbox.sweep(ctx.deps, ctx.client, ctx.now)]
 
 
 def all_jobs() -> list[tuple[str, Job]]:

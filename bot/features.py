@@ -8,6 +8,8 @@ from slack_bolt import App
 
 from bot.actions import jobs as action_jobs
 from bot.actions import listeners as actions
+from bot.assignments import jobs as assignment_jobs
+from bot.assignments import listeners as assignments
 from bot.canvas import jobs as canvas_jobs
 from bot.canvas import listeners as canvas
 from bot.deps import Deps
@@ -21,15 +23,19 @@ from bot.signoffs import jobs as signoff_jobs
 from bot.signoffs import listeners as signoffs
 from bot.slack import command as core
 
-GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, canvas)
+GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, assignments, canvas)
 
 
 JOBS = (
     ("action reminders", action_jobs.run),
     ("sign-off reminders", signoff_jobs.run),
     ("feedback reminders", feedback_jobs.run),
+    ("assignment reminders", assignment_jobs.run),
     ("canvases", canvas_jobs.run),
 )
+
+# Read-only explanations `milestone-bot remind` prints after a sweep: what waits, and why.
+HELD = (("action reminders", action_jobs.held),)
 
 
 def register_listeners(app: App, deps: Deps) -> None:

@@ -1,8 +1,9 @@
 """SQLAlchemy 2 models of the milestone report. Importing this package registers every table."""
 
 from models.actions import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Horizon
+from models.assignments import Assignment, AssignmentState  # noqa: F401
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
-from models.canvas import MilestoneCanvas
+from models.canvas import MilestoneCanvas  # noqa: F401
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
 from models.milestone import (
     AuditEvent,
@@ -43,8 +44,8 @@ __all__ = [
     "AuditEvent", "Base", "Benchmark", "BudgetLine", "Choice", "Decision", "DefectCount", "Deliverable",
     "Delivery", "DeliveryItem", "DeliveryStatus", "EffortLine", "FeedbackGroup", "FeedbackRequest",
     "FeedbackResponse", "FeedbackTheme", "FieldSpec", "HandoverItem", "Horizon", "KnowledgeTransfer",
-    "Lesson", "Milestone", "MilestoneCanvas", "MilestoneEditor", "NextMilestone", "Objective", "Phase",
-    "PreparatoryTask", "ProcessedSubmission", "QualityMetrics", "ReportPost", "Risk", "SeenEvent", "SignOff",
-    "SignOffRequest", "StakeholderValidation", "Status", "SuccessCriterion", "TechnicalDocs", "UTCDateTime",
-    "UserProfile", "Version", "field", "field_spec", "form_fields", "utcnow",
+    "Lesson", "Milestone", "MilestoneEditor", "NextMilestone", "Objective", "Phase", "PreparatoryTask",
+    "ProcessedSubmission", "QualityMetrics", "ReportPost", "Risk", "SeenEvent", "SignOff", "SignOffRequest",
+    "StakeholderValidation", "Status", "SuccessCriterion", "TechnicalDocs", "UTCDateTime", "UserProfile",
+    "Version", "field", "field_spec", "form_fields", "utcnow",
 ]

@@ -107,3 +107,18 @@ class DeliveryItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
     action_item_id: Mapped[int] = mapped_column(ForeignKey("action_items.id", ondelete="CASCADE"), index=True)
+
+
+class ReplyTarget(Base):
+    """Where to refresh an ephemeral message (the `/milestone actions` list) after a modal opened from it saves.
+
+    Slack gives the click a response_url; it is kept here, server-side, and the modal's signed metadata
+    holds only this row's id: a URL never travels through private_metadata, where a client could change it.
+    """
+
+    __tablename__ = "reply_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,6 +3,7 @@ who may do what, messages updated in place, and App Home."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from datetime import date, timedelta
@@ -121,6 +122,23 @@ def test_list_shows_status_and_overdue_only_to_the_caller(
     assert slack.calls_to("chat.postMessage") == []  # nothing posted for others to see
 
 
+MENU_LABELS = {"snooze1": "Snooze 1 day", "snooze7": "Snooze 1 week", "reassign": "Reassign", "edit": "Edit",
+               "delete": "Delete"}
+
+
+def press(bot: SlackSender, blocks: list[dict[str, Any]], item_id: int, op: str, **kwargs: Any) -> None:
+    """Click one item's control as rendered in these blocks: Done/Reopen, or an overflow option by label."""
+    controls = next(b for b in blocks if str(b.get("block_id", "")).startswith(f"aa:{item_id}:"))
+    if op in ("done", "reopen"):
+        button = next(e for e in controls["elements"] if e["action_id"] == f"action_{op}")
+        bot.block_action(button["action_id"], value=button["value"], block_id=controls["block_id"], **kwargs)
+        return
+    menu = next(e for e in controls["elements"] if e["type"] == "overflow")
+    chosen = next(o for o in menu["options"] if MENU_LABELS[op] in o["text"]["text"])
+    bot.block_action("action_menu", action_type="overflow", selected={"selected_option": chosen},
+                     block_id=controls["block_id"], **kwargs)
+
+
 def _assign(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], owner: str = "UEDITOR") -> tuple[
         int, dict[str, Any]]:
     """Add an item through the modal; returns it and the assignment DM as Slack stores it."""
@@ -129,7 +147,7 @@ def _assign(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], owner
                            "due_date": (TODAY - timedelta(days=5)).isoformat()})
     slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == owner)
     slack.wait_for("chat.postEphemeral")  # the confirmation to the person who added it comes last
-    return items(db)[-1].id, slack.messages[f"D{owner}"][-1]
+    return items(db)[-1].id, copy.deepcopy(slack.messages[f"D{owner}"][-1])  # as first sent (updates change it)
 
 
 def test_done_from_the_dm_updates_it_in_place_and_refuses_others(
@@ -137,21 +155,22 @@ def test_done_from_the_dm_updates_it_in_place_and_refuses_others(
 ) -> None:
     make_milestone(db)
     item_id, dm = _assign(bot, slack, db)
-    ref = {"value": str(item_id), "block_id": f"aa:{item_id}:m", "message": dm}
-    bot.block_action("action_done", user_id="USTRANGER", **ref)
+    press(bot, dm["blocks"], item_id, "done", user_id="USTRANGER", message=dm)
     refusal = slack.wait_for("response_url")[-1]
     assert "Only the item's owner" in refusal.params["text"] and refusal.params["response_type"] == "ephemeral"
     assert items(db)[0].status == ActionStatus.OPEN
 
-    bot.block_action("action_done", user_id="UEDITOR", **ref)
+    press(bot, dm["blocks"], item_id, "done", user_id="UEDITOR", message=dm)
     update = slack.wait_for("chat.update")[0]
     assert (update.params["channel"], update.params["ts"]) == ("DUEDITOR", dm["ts"])
     assert "✅ Done by <@UEDITOR>" in dumped(update.params["blocks"])
-    assert "action_done" not in dumped(update.params["blocks"])  # no buttons on a closed item
+    assert "action_done" not in dumped(update.params["blocks"])  # no Done on a closed item: Reopen instead
+    assert "action_reopen" in dumped(update.params["blocks"])
     item = items(db)[0]
     assert (item.status, item.done_by) == (ActionStatus.DONE, "UEDITOR")
-    bot.block_action("action_done", user_id="UEDITOR", **ref)  # a second click changes nothing
-    slack.wait_for("response_url", 2)
+    press(bot, dm["blocks"], item_id, "done", user_id="UEDITOR", message=dm)  # a second click changes nothing
+    told = slack.wait_for("response_url", 2)[-1]
+    assert "already closed" in told.params["text"]
     with db() as session:
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "action.done")).all() == [
             "action.done"]
@@ -160,38 +179,40 @@ def test_done_from_the_dm_updates_it_in_place_and_refuses_others(
 def test_snooze_and_reassign_from_the_list(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
     make_milestone(db)
     item_id, _dm = _assign(bot, slack, db)
-    where = {"block_id": f"aa:{item_id}:l1"}
-    bot.block_action("action_snooze", action_type="static_select", user_id="UEDITOR",
-                     selected={"selected_option": {"value": "3"}}, **where)
+    listed = bot.command("actions M-042", user_id="UEDITOR").json()["blocks"]
+    press(bot, listed, item_id, "snooze7", user_id="UEDITOR")
     replaced = slack.wait_for("response_url", where=lambda c: c.params.get("replace_original"))[0]
-    assert "Snoozed until" in dumped(replaced.params["blocks"])
+    assert "💤 until" in dumped(replaced.params["blocks"])
     snoozed = items(db)[0].snoozed_until
-    assert snoozed is not None and 2 <= (snoozed - TODAY).days <= 4  # 3 days in the owner's time zone
+    assert snoozed is not None and 6 <= (snoozed - TODAY).days <= 8  # a week in the owner's time zone
     # The assignment DM shows the snooze too (updated in place).
-    slack.wait_for("chat.update", where=lambda c: "Snoozed until" in dumped(c.params["blocks"]))
+    slack.wait_for("chat.update", where=lambda c: "💤 until" in dumped(c.params["blocks"]))
 
-    bot.block_action("action_reassign", action_type="users_select", user_id="USTRANGER",
-                     selected={"selected_user": "UPM"}, **where)
+    press(bot, listed, item_id, "reassign", user_id="USTRANGER")
     slack.wait_for("response_url", where=lambda c: "Only the item's owner" in str(c.params.get("text")))
-    assert items(db)[0].owner_id == "UEDITOR"
+    assert slack.calls_to("views.open")[-1].params["view"]["callback_id"] != "action_reassign_modal"
 
-    bot.block_action("action_reassign", action_type="users_select", user_id="UOWNER",  # the milestone owner
-                     selected={"selected_user": "UPM"}, **where)
+    press(bot, listed, item_id, "reassign", user_id="UOWNER")  # the milestone owner
+    form = slack.wait_for("views.open", where=lambda c: c.params["view"]["callback_id"] == "action_reassign_modal")
+    answer = bot.submit_view(form[0].response["view"], {"owner_id": "UPM"}, user_id="UOWNER")
+    assert answer.status == 200 and not answer.body, answer.body
     dm_new = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "UPM")[0]
     assert "assigned you an action item" in dumped(dm_new.params["blocks"])
     item = items(db)[0]
     assert (item.owner_id, item.snoozed_until) == ("UPM", None)
+    # The list it was opened from is refreshed through the response_url kept server-side.
+    slack.wait_for("response_url", where=lambda c: c.params.get("replace_original")
+                   and "owner <@UPM>" in dumped(c.params.get("blocks")))
 
 
 def test_edit_updates_the_item_and_its_messages(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
     make_milestone(db)
     item_id, dm = _assign(bot, slack, db)
-    bot.block_action("action_edit", user_id="USTRANGER", value=str(item_id), block_id=f"aa:{item_id}:m",
-                     message=dm)
+    press(bot, dm["blocks"], item_id, "edit", user_id="USTRANGER", message=dm)
     slack.wait_for("response_url")
     assert slack.calls_to("views.open")[-1].params.get("view", {}).get("callback_id") != "action_edit_modal"
 
-    bot.block_action("action_edit", user_id="UEDITOR", value=str(item_id), block_id=f"aa:{item_id}:m", message=dm)
+    press(bot, dm["blocks"], item_id, "edit", user_id="UEDITOR", message=dm)
     view = slack.wait_for("views.open", where=lambda c: c.params["view"]["callback_id"] == "action_edit_modal")[0]
     edit = view.response["view"]
     assert block(edit, "description")["element"]["initial_value"] == "Rotate keys"
@@ -216,8 +237,8 @@ def test_home_shows_my_items_overdue_first_with_buttons(
     assert "My action items" in shown and shown.index("Overdue") < shown.index("Later")
     assert "Someone else" not in shown and f"aa:{late}:h" in shown
 
-    bot.block_action("action_done", user_id="UEDITOR", value=str(late), block_id=f"aa:{late}:h",
-                     view=slack.views[slack.calls_to("views.publish")[0].response["view"]["id"]])
+    press(bot, home["blocks"], late, "done", user_id="UEDITOR",
+          view=slack.views[slack.calls_to("views.publish")[0].response["view"]["id"]])
     republished = slack.wait_for("views.publish", 2)[-1].params["view"]
     assert '"Overdue' not in dumped(republished["blocks"]) and "Later" in dumped(republished["blocks"])
 
@@ -252,7 +273,7 @@ def test_done_from_the_digest_updates_the_digest_in_place(
         deps.engine.dispose()
     [digest] = [m for m in slack.messages["DUEDITOR"] if "overdue" in dumped(m["blocks"])]
     assert "You have 2 overdue action items" in dumped(digest["blocks"])
-    bot.block_action("action_done", user_id="UEDITOR", value=str(first), block_id=f"aa:{first}:m", message=digest)
+    press(bot, digest["blocks"], first, "done", user_id="UEDITOR", message=digest)
     update = slack.wait_for("chat.update")[0]
     assert update.params["ts"] == digest["ts"]
     blocks = dumped(update.params["blocks"])

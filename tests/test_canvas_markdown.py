@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.canvas.service import MAX_TABLE_CELLS, canvas_markdown, canvas_title, table_lines
 from bot.demo import create_demo
-from bot.reports.document import DBlock, DCell, Run
 from bot.reports.coverage import outline
+from bot.reports.document import DBlock, DCell, Run
 from bot.reports.service import load_report
 from models import Milestone, Risk
 from tests.harness import TEAM_ID

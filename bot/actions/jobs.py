@@ -12,61 +12,90 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.actions.reminders import Due, record_items, select_due, stale_profiles
-from bot.actions.service import KIND_ASSIGNED, KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
+from bot.actions.reminders import Due, Held, record_items, select_due, stale_profiles
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
 from bot.actions.views import Block, digest_message, escalation_message, line_from_overdue, weekly_message
 from bot.core import deliveries
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Posted
 from bot.slack.users import fetch_user, store_profile
-from models import Delivery, utcnow
+from models import Delivery, UserProfile, utcnow
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 200  # messages recorded per transaction
+CLAIM_BATCH = 1000  # messages recorded per statement
 
 
 def run(ctx: JobContext) -> list[str]:
+    """Record every due reminder in the outbox (a statement per batch), then send what is owed with the
+    outbox's batch sweep: a second process running at once takes disjoint batches, so both share the work."""
     _refresh_profiles(ctx)
-    with ctx.deps.session() as session:
+    with ctx.deps.read() as session:
         due = select_due(session, ctx.now, ctx.deps.settings)
     lines: list[str] = []
+    described: dict[int, Due] = {}
     for start in range(0, len(due), CLAIM_BATCH):
         batch = due[start : start + CLAIM_BATCH]
         owed = _owe(ctx, batch)
         if owed is None:  # lock timeouts: another sweep is busy; the next sweep retries
             lines.append(f"skipped {len(batch)} reminders: database busy, the next sweep retries")
             continue
-        described = dict(owed)
-        for result in outbox.deliver(ctx.deps, ctx.client, list(described), ctx.now):
-            lines.append(_line(result, described[result.id]))
+        described.update(owed)
+    for result in outbox.sweep(ctx.deps, ctx.client, ctx.now):
+        message = described.get(result.id)
+        lines.append(_line(result, message) if message else outbox.describe(result))
     return lines
 
 
-def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> list[tuple[int, Due]] | None:
-    """Record a batch in the outbox in one transaction; already-owed messages (another sweep's) are skipped."""
+def held(ctx: JobContext) -> list[str]:
+    """What waits and why, for `milestone-bot remind`: one line per held message, then a total per reason.
+    Read-only: the same selection as `run`, which has just sent whatever was due."""
+    waiting: list[Held] = []
+    with ctx.deps.session() as session:
+        select_due(session, ctx.now, ctx.deps.settings, held=waiting)
+        people = {h.recipient_id for h in waiting if h.kind != KIND_WEEKLY}
+        names = dict(session.execute(select(UserProfile.user_id, UserProfile.real_name)
+                                     .where(UserProfile.user_id.in_(people))).tuples().all()) if people else {}
+    label = {KIND_DIGEST: "digest", KIND_ESCALATION: "escalation", KIND_WEEKLY: "weekly summary"}
+    lines = []
+    for message in waiting:
+        if message.kind == KIND_WEEKLY:
+            who = f"#{message.recipient_id} ({message.subject}, the milestone owner's time)"
+        else:
+            name = names.get(message.recipient_id)
+            who = f"@{name} ({message.recipient_id})" if name else f"@{message.recipient_id}"
+        lines.append(f"{label.get(message.kind, message.kind)} held: {who} {message.reason} ({message.detail})")
+    totals = Counter(message.reason for message in waiting)
+    if totals:
+        lines.append("held in total: " + ", ".join(f"{count} {reason}" for reason, count in totals.most_common()))
+    return lines
+
+
+def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> dict[int, Due] | None:
+    """Record a batch in the outbox in one statement; already-owed messages (another sweep's) are skipped."""
     after = ctx.deps.settings.escalate_after_working_days
+    messages = []
+    for message in batch:
+        text, blocks = render(message, after)
+        messages.append(deliveries.Owed(
+            kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
+            local_date=message.local_date, target=message.recipient_id,
+            payload={"text": text, "blocks": blocks, "item_ids": message.item_ids}, detail=_detail(message, after),
+        ))
+    by_key = {(m.kind, m.recipient_id, m.subject[:64], m.local_date): m for m in batch}
     for attempt in range(tries):
         try:
             with ctx.deps.session() as session:
-                owed = []
-                for message in batch:
-                    text, blocks = render(message, after)
-                    delivery_id = deliveries.owe(
-                        session, kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
-                        local_date=message.local_date, now=ctx.now, op="post", target=message.recipient_id,
-                        payload={"text": text, "blocks": blocks, "item_ids": message.item_ids},
-                        detail=_detail(message, after),
-                    )
-                    if delivery_id is not None:
-                        owed.append((delivery_id, message))
-            return owed
+                inserted = deliveries.owe_many(session, messages, ctx.now)
+            return {delivery_id: by_key[key] for key, delivery_id in inserted.items()}
         except SQLAlchemyError as error:
             log.warning("could not record %d reminders (try %d): %s", len(batch), attempt + 1, error)
             time.sleep(0.2 * (attempt + 1))
@@ -95,7 +124,7 @@ def _record_failed(session: Session, delivery: Delivery, _code: str) -> None:
     record_items(session, delivery.id, _items_of(delivery))
 
 
-for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, KIND_ASSIGNED):
+for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY):  # KIND_ASSIGNED: bot/actions/flows_refresh.py
     outbox.register(_kind, on_sent=_record_sent, on_failed=_record_failed)
 
 

@@ -15,17 +15,17 @@ Keys (models.Delivery's unique constraint), one message per key:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
-from bot.core.workdays import WorkHours, is_working_time, local_now, working_days_between
+from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, is_overdue, overdue_since
+from bot.core.workdays import WorkHours, is_working_day, is_working_time, local_now, working_days_between
 from models import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Milestone, UserProfile
 
 # UTC+14 (Kiribati) is the furthest ahead any time zone gets: nobody's "today" is later than this.
@@ -37,8 +37,10 @@ FAILURE_WINDOW = timedelta(days=14)
 
 
 class ReminderSettings(WorkHours, Protocol):
-    escalate_after_working_days: int
-    weekly_summary_day: str
+    @property
+    def escalate_after_working_days(self) -> int: ...
+    @property
+    def weekly_summary_day(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,10 @@ class OverdueItem:
     priority: str | None
     due_date: date
     owner_today: date
-    working_days_overdue: int
+    working_days_overdue: int  # counted from the due date, or from the end of a snooze that ran past it
+    snoozed_until: date | None = None
+    owner_tz: str | None = None
+    lead_tz: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def stale_profiles(session: Session, now: datetime) -> list[str]:
     return sorted(stale)
 
 
-def _rows(session: Session, now: datetime) -> Iterable[Row[tuple[object, ...]]]:
+def _rows(session: Session, now: datetime) -> Iterable[Any]:
     owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
     return session.execute(
         select(
@@ -142,8 +147,76 @@ def _summary_date(today: date, weekday: str) -> date:
     return today - timedelta(days=(today.weekday() - WEEKDAYS.index(weekday)) % 7)
 
 
-def select_due(session: Session, now: datetime, settings: ReminderSettings) -> list[Due]:
+@dataclass(frozen=True)
+class Held:
+    """A reminder that would be due but waits for its recipient's working hours (`remind` says why)."""
+
+    kind: str
+    recipient_id: str
+    subject: str
+    local_date: date
+    reason: str  # "outside working hours" or "not a working day"
+    detail: str  # "05:00 America/New_York"
+
+    @property
+    def key(self) -> tuple[str, str, str, date]:
+        return (self.kind, self.recipient_id, self.subject, self.local_date)
+
+
+class _Hours:
+    """Working time per time zone, computed once per zone (not per item), and why a zone is outside it."""
+
+    def __init__(self, now: datetime, settings: ReminderSettings) -> None:
+        self.now, self.settings = now, settings
+        self._working: dict[str | None, bool] = {}
+
+    def working(self, tz: str | None) -> bool:
+        if tz not in self._working:
+            self._working[tz] = is_working_time(local_now(self.now, tz), self.settings)
+        return self._working[tz]
+
+    def today(self, tz: str | None) -> date:
+        return local_now(self.now, tz).date()
+
+    def hold(self, held: dict[tuple[str, str, str, date], Held] | None, kind: str, recipient: str, subject: str,
+             day: date, tz: str | None) -> None:
+        if held is None:
+            return
+        local = local_now(self.now, tz)
+        if is_working_day(local.date(), self.settings.work_days):
+            reason, detail = "outside working hours", f"{local:%H:%M} {tz or 'UTC'}"
+        else:
+            reason, detail = "not a working day", f"{local:%a %H:%M} {tz or 'UTC'}"
+        message = Held(kind, recipient, subject, day, reason, detail)
+        held.setdefault(message.key, message)
+
+
+def _overdue_items(session: Session, now: datetime, settings: ReminderSettings) -> Iterator[OverdueItem]:
+    """The open items overdue in their owner's time zone, by the one overdue rule (service.is_overdue)."""
+    today_in: dict[str | None, date] = {}
+    overdue_days: dict[tuple[date, date], int] = {}  # few distinct (since, today) pairs: count each once
+    for (item_id, milestone_id, key, name, lead, channel, owner, horizon, description, priority, due, snoozed,
+         owner_tz, lead_tz) in _rows(session, now):
+        if owner_tz not in today_in:
+            today_in[owner_tz] = local_now(now, owner_tz).date()
+        today = today_in[owner_tz]
+        if not is_overdue(ActionStatus.OPEN, due, snoozed, today):  # the rows are open items
+            continue
+        since = overdue_since(due, snoozed)  # escalation counts from the end of a snooze, not the due date
+        if (since, today) not in overdue_days:
+            overdue_days[(since, today)] = working_days_between(since, today, settings.work_days)
+        yield OverdueItem(
+            id=item_id, milestone_id=milestone_id, milestone_key=key, milestone_name=name, milestone_owner_id=lead,
+            report_channel_id=channel, owner_id=owner, horizon=horizon, description=description, priority=priority,
+            due_date=due, owner_today=today, working_days_overdue=overdue_days[(since, today)], snoozed_until=snoozed,
+            owner_tz=owner_tz, lead_tz=lead_tz,
+        )
+
+
+def select_due(session: Session, now: datetime, settings: ReminderSettings,
+               held: list[Held] | None = None) -> list[Due]:
     """Every reminder message due now that has not been sent, failed for good, or claimed by a live sweep.
+    When `held` is given, it receives the messages that wait for their recipient's working hours.
 
     Sorted by key, so two sweeps claim in the same order (no lock cycles on PostgreSQL)."""
     digests: dict[str, Due] = {}
@@ -151,55 +224,36 @@ def select_due(session: Session, now: datetime, settings: ReminderSettings) -> l
     weekly: dict[int, Due] = {}
     by_owner: dict[str, list[OverdueItem]] = defaultdict(list)
     lead_zone: dict[str, str | None] = {}
-    working: dict[str | None, bool] = {}  # per time zone, not per item
-
-    def working_now(tz: str | None) -> bool:
-        if tz not in working:
-            working[tz] = is_working_time(local_now(now, tz), settings)
-        return working[tz]
-
-    today_in: dict[str | None, date] = {}
-    overdue_days: dict[tuple[date, date], int] = {}  # few distinct (due, today) pairs: count each once
-    for (item_id, milestone_id, key, name, lead, channel, owner, horizon, description, priority, due, snoozed,
-         owner_tz, lead_tz) in _rows(session, now):
-        if owner_tz not in today_in:
-            today_in[owner_tz] = local_now(now, owner_tz).date()
-        today = today_in[owner_tz]
-        if not (due < today and (snoozed is None or snoozed <= today)):
-            continue
-        if (due, today) not in overdue_days:
-            overdue_days[(due, today)] = working_days_between(due, today, settings.work_days)
-        item = OverdueItem(
-            id=item_id, milestone_id=milestone_id, milestone_key=key, milestone_name=name, milestone_owner_id=lead,
-            report_channel_id=channel, owner_id=owner, horizon=horizon, description=description, priority=priority,
-            due_date=due, owner_today=today, working_days_overdue=overdue_days[(due, today)],
-        )
+    hours = _Hours(now, settings)
+    waiting: dict[tuple[str, str, str, date], Held] | None = {} if held is not None else None
+    for item in _overdue_items(session, now, settings):
+        owner, lead, lead_tz = item.owner_id, item.milestone_owner_id, item.lead_tz
         by_owner[owner].append(item)
         lead_zone[lead] = lead_tz
-        if working_now(owner_tz):
-            digest = digests.get(owner)
-            if digest is None:
-                digest = digests[owner] = Due(KIND_DIGEST, owner, "all", today, [])
-            digest.items.append(item)
-        if (
-            owner != lead
-            and item.working_days_overdue > settings.escalate_after_working_days
-            and working_now(lead_tz)
-        ):
-            _escalation(escalations, lead, lead_tz, now).items.append(item)
-        if channel and settings.weekly_summary_day != "off" and working_now(lead_tz):
-            lead_today = local_now(now, lead_tz).date()
-            summary_day = _summary_date(lead_today, settings.weekly_summary_day)
-            summary = weekly.get(milestone_id)
-            if summary is None:
-                summary = weekly[milestone_id] = Due(KIND_WEEKLY, channel, f"milestone:{milestone_id}", summary_day, [])
-            summary.items.append(item)
+        if hours.working(item.owner_tz):
+            digests.setdefault(owner, Due(KIND_DIGEST, owner, "all", item.owner_today, [])).items.append(item)
+        else:
+            hours.hold(waiting, KIND_DIGEST, owner, "all", item.owner_today, item.owner_tz)
+        if owner != lead and item.working_days_overdue > settings.escalate_after_working_days:
+            if hours.working(lead_tz):
+                _escalation(escalations, lead, lead_tz, now).items.append(item)
+            else:
+                hours.hold(waiting, KIND_ESCALATION, lead, "all", hours.today(lead_tz), lead_tz)
+        channel = item.report_channel_id
+        if channel and settings.weekly_summary_day != "off":
+            summary_day = _summary_date(hours.today(lead_tz), settings.weekly_summary_day)
+            subject = f"milestone:{item.milestone_id}"
+            if hours.working(lead_tz):
+                weekly.setdefault(item.milestone_id, Due(KIND_WEEKLY, channel, subject, summary_day, [])
+                                  ).items.append(item)
+            else:
+                hours.hold(waiting, KIND_WEEKLY, channel, subject, summary_day, lead_tz)
 
     # Owners the bot could not reach: their items go to the milestone owner, whatever their age.
     for failure in _latest_failures(session, now, set(by_owner)):
         for item in by_owner[failure.owner_id]:
             lead = item.milestone_owner_id
-            if lead == failure.owner_id or not working_now(lead_zone.get(lead)):
+            if lead == failure.owner_id or not hours.working(lead_zone.get(lead)):
                 continue
             escalation = _escalation(escalations, lead, lead_zone.get(lead), now)
             escalation.failures[failure.owner_id] = failure
@@ -207,7 +261,9 @@ def select_due(session: Session, now: datetime, settings: ReminderSettings) -> l
                 escalation.items.append(item)
 
     due = [*digests.values(), *escalations.values(), *weekly.values()]
-    done = _settled_keys(session, now, due)
+    done = _settled_keys(session, now, [*due, *(waiting or {}).values()])
+    if held is not None and waiting is not None:
+        held.extend(sorted((h for h in waiting.values() if h.key not in done), key=lambda h: h.key))
     return sorted((d for d in due if d.key not in done), key=lambda d: d.key)
 
 
@@ -238,7 +294,7 @@ def _latest_failures(session: Session, now: datetime, owners: set[str]) -> list[
     ]
 
 
-def _settled_keys(session: Session, now: datetime, due: list[Due]) -> set[tuple[str, str, str, date]]:
+def _settled_keys(session: Session, now: datetime, due: Sequence[Due | Held]) -> set[tuple[str, str, str, date]]:
     """Keys already sent, failed for good, or claimed by a sweep whose lease still runs. One query, filtered
     by the few local dates in play rather than by thousands of recipients."""
     if not due:
@@ -270,7 +326,7 @@ def insert_ignore_many(session: Session, rows: list[dict[str, int]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(DeliveryItem.__table__).values(rows).on_conflict_do_nothing(
+        insert(cast(Table, DeliveryItem.__table__)).values(rows).on_conflict_do_nothing(
             index_elements=["delivery_id", "action_item_id"]
         )
     )

@@ -10,42 +10,36 @@ revision (sign-off conditions create items, and approving must not outdate itsel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import CursorResult, case, delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.core import audit
+from bot.actions.history import KIND_ASSIGNED as KIND_ASSIGNED
+from bot.actions.history import KIND_DIGEST as KIND_DIGEST
+from bot.actions.history import KIND_ESCALATION as KIND_ESCALATION
+from bot.actions.history import KIND_WEEKLY as KIND_WEEKLY
+from bot.actions.history import ReminderHistory as ReminderHistory
+from bot.actions.history import reminder_history as reminder_history
+from bot.core import audit, deliveries
 from bot.core.access import ensure_can_edit, is_editor
-from bot.core.db import first_submission
 from bot.core.errors import InvalidInput, NotAllowed, NotFound
-from bot.core.workdays import local_date
-from models import (
-    ActionItem,
-    ActionStatus,
-    Delivery,
-    DeliveryItem,
-    DeliveryStatus,
-    Horizon,
-    Milestone,
-    UserProfile,
-    form_fields,
-)
+from bot.core.workdays import local_date, next_working_day
+from models import ActionItem, ActionStatus, AuditEvent, Horizon, Milestone, UserProfile, form_fields
+from models.actions import ReplyTarget
 from models.base import FieldSpec, FieldValue
 
-# Delivery kinds written by the action reminder sweep (bot/actions/jobs.py).
-KIND_DIGEST = "action_digest"
-KIND_ESCALATION = "action_escalation"
-KIND_WEEKLY = "action_weekly"
-KIND_ASSIGNED = "action_assigned"
+# How long Slack lets a response_url be used (docs: up to 5 times within 30 minutes).
+REPLY_TTL = timedelta(minutes=30)
 
 # Days after the milestone's completion date that each horizon suggests as a due date.
 HORIZON_DAYS = {Horizon.WEEK1: 7, Horizon.MONTH1: 30, Horizon.QUARTER: 90}
 # Horizons a person picks in the modal; sign-off conditions are created by the sign-off flow.
 PICKABLE_HORIZONS = (Horizon.WEEK1, Horizon.MONTH1, Horizon.QUARTER, Horizon.TECH_DEBT)
 SNOOZE_DAYS = (1, 3, 7)
+REASON_FIELD = FieldSpec("reason", "Why", "text", max_length=300)  # the delete confirmation's optional note
 EDITABLE_FIELDS = (
     "description", "horizon", "owner_id", "due_date", "priority", "notes", "effort_days", "planned_sprint",
 )
@@ -61,19 +55,46 @@ def completion_date(milestone: Milestone) -> date | None:
     return milestone.actual_end or milestone.planned_end
 
 
-def suggest_due_date(milestone: Milestone, horizon: str, today: date) -> date | None:
-    """Completion date + the horizon's span (Week 1: 7 days, Month 1: 30, Quarter: 90). When that is already
-    past (an old milestone), the span counts from today instead, so a new item never starts overdue."""
+WEEKDAYS = frozenset(range(5))
+
+
+def suggest_due_date(milestone: Milestone, horizon: str, today: date, work_days: Collection[int] = WEEKDAYS
+                     ) -> date | None:
+    """Completion date + the horizon's span (Week 1: 7 days, Month 1: 30, Quarter: 90), moved to the next
+    working day (WORK_DAYS) when it falls on a day off. When that is already past (an old milestone), the
+    span counts from today instead, so a new item never starts overdue."""
     days = HORIZON_DAYS.get(Horizon(horizon)) if horizon in Horizon._value2member_map_ else None
     if days is None:
         return None
     base = completion_date(milestone) or today
     suggested = base + timedelta(days=days)
-    return suggested if suggested >= today else today + timedelta(days=days)
+    return next_working_day(suggested if suggested >= today else today + timedelta(days=days), work_days)
 
 
-def suggestions(milestone: Milestone, today: date) -> dict[str, date]:
-    return {h.value: d for h in HORIZON_DAYS if (d := suggest_due_date(milestone, h, today)) is not None}
+def suggestions(milestone: Milestone, today: date, work_days: Collection[int] = WEEKDAYS) -> dict[str, date]:
+    return {h.value: d for h in HORIZON_DAYS
+            if (d := suggest_due_date(milestone, h, today, work_days)) is not None}
+
+
+def is_overdue(status: str, due_date: date | None, snoozed_until: date | None, today: date) -> bool:
+    """THE overdue rule, for every surface: open, due before `today` (the owner's today, in their time zone),
+    and not snoozed past today (a snoozed item is not overdue before its snooze ends; on that day it is)."""
+    return (
+        status == ActionStatus.OPEN
+        and due_date is not None
+        and due_date < today
+        and (snoozed_until is None or snoozed_until <= today)
+    )
+
+
+def is_snoozed(status: str, snoozed_until: date | None, today: date) -> bool:
+    """Open and snoozed past today: no reminders, not overdue."""
+    return status == ActionStatus.OPEN and snoozed_until is not None and snoozed_until > today
+
+
+def overdue_since(due_date: date, snoozed_until: date | None) -> date:
+    """Where the overdue count (and escalation) starts: the due date, or the end of a snooze that ran past it."""
+    return max(due_date, snoozed_until) if snoozed_until else due_date
 
 
 def get_item(session: Session, item_id: int | str, team_id: str | None = None) -> ActionItem:
@@ -84,6 +105,37 @@ def get_item(session: Session, item_id: int | str, team_id: str | None = None) -
     if item is None or (team_id and item.milestone.team_id != team_id):
         raise NotFound("That action item no longer exists.")
     return item
+
+
+def owe_assignment(session: Session, item: ActionItem, assigner_id: str, now: datetime, change: str) -> int | None:
+    """The new owner's DM, owed in the transaction that gave them the item (a crash after the commit loses
+    nothing: the outbox sends it). Nobody is told about an item they gave themselves. `change` names the change
+    (the modal's view id: one submission, one message). Rendered when sent, from the item as it is then
+    (bot/actions/flows.py registers the renderer)."""
+    if item.owner_id == assigner_id:
+        return None
+    return deliveries.owe(
+        session, kind=KIND_ASSIGNED, recipient_id=item.owner_id, subject=f"item:{item.id}:{change}",
+        local_date=owner_today(session, item.owner_id, now), now=now, op="post", target=item.owner_id,
+        team_id=item.milestone.team_id, payload={"item_ids": [item.id]}, detail={"assigner": assigner_id},
+    )
+
+
+def keep_reply_target(session: Session, user_id: str, url: str, now: datetime) -> int:
+    """Keep a click's response_url server-side; the modal's metadata carries the returned id only."""
+    session.execute(delete(ReplyTarget).where(ReplyTarget.created_at < now - REPLY_TTL))
+    target = ReplyTarget(user_id=user_id, url=url, created_at=now)
+    session.add(target)
+    session.flush()
+    return target.id
+
+
+def reply_target(session: Session, target_id: int | None, user_id: str, now: datetime) -> str | None:
+    """The response_url kept for this person's click, while Slack still accepts it."""
+    target = session.get(ReplyTarget, target_id) if target_id else None
+    if target is None or target.user_id != user_id or target.created_at < now - REPLY_TTL:
+        return None
+    return target.url
 
 
 def owner_today(session: Session, user_id: str, now: datetime) -> date:
@@ -129,18 +181,17 @@ def create_item(
     values: dict[str, FieldValue],
     actor_id: str,
     *,
-    submission_key: str,
     today: date,
     is_admin: bool,
-) -> ActionItem | None:
-    """A new item (due date suggested from the horizon when left empty), or None when this exact
-    submission was already saved (double click, Slack retry)."""
+    work_days: Collection[int] = WEEKDAYS,
+) -> ActionItem:
+    """A new item (due date suggested from the horizon when left empty). The caller claims the submission
+    in the same transaction, so a double submit creates one item."""
     ensure_can_edit(session, milestone, actor_id, is_admin=is_admin)
     _check_values(values, today)
-    if not first_submission(session, f"action:{submission_key}"):
-        return None
     if values.get("due_date") is None:
-        values = {**values, "due_date": suggest_due_date(milestone, str(values.get("horizon")), today)}
+        values = {**values, "due_date": suggest_due_date(milestone, str(values.get("horizon")), today,
+                                                                    work_days)}
     item = ActionItem(milestone_id=milestone.id, created_by=actor_id, status=ActionStatus.OPEN, **values)
     session.add(item)
     session.flush()
@@ -169,14 +220,44 @@ def update_item(
     return previous_owner if item.owner_id != previous_owner else None
 
 
+def _transition(session: Session, item: ActionItem, before: str, values: dict[str, Any]) -> bool:
+    """A conditional UPDATE (… WHERE status = `before`): of two clicks at once, exactly one changes the row,
+    on PostgreSQL (the second waits for the first's row lock, then sees the new status) and SQLite alike."""
+    result = cast(CursorResult[Any], session.execute(
+        update(ActionItem).where(ActionItem.id == item.id, ActionItem.status == before).values(**values)
+        .execution_options(synchronize_session=False)
+    ))
+    session.refresh(item)
+    return result.rowcount == 1
+
+
 def mark_done(session: Session, item: ActionItem, actor_id: str, now: datetime) -> bool:
     """Close the item; False when it was closed already (a second click changes nothing)."""
     ensure_can_act(item, actor_id, "close")
-    if item.status != ActionStatus.OPEN:
+    if not _transition(session, item, ActionStatus.OPEN,
+                       {"status": ActionStatus.DONE, "done_at": now, "done_by": actor_id}):
         return False
-    item.status, item.done_at, item.done_by = ActionStatus.DONE, now, actor_id
     audit.record(session, item.milestone, actor_id, "action.done", section="actions", detail={"item": item.id})
     return True
+
+
+def reopen(session: Session, item: ActionItem, actor_id: str) -> bool:
+    """Undo Done; False when the item is open already."""
+    ensure_can_act(item, actor_id, "reopen")
+    if not _transition(session, item, ActionStatus.DONE,
+                       {"status": ActionStatus.OPEN, "done_at": None, "done_by": None}):
+        return False
+    audit.record(session, item.milestone, actor_id, "action.reopened", section="actions", detail={"item": item.id})
+    return True
+
+
+def delete_item(session: Session, item: ActionItem, actor_id: str, *, is_admin: bool, reason: str = "") -> None:
+    """Remove the item for good (its owner, the milestone's owner and editors); the audit keeps what it said."""
+    ensure_can_edit_item(session, item, actor_id, is_admin=is_admin)
+    audit.record(session, item.milestone, actor_id, "action.deleted", section="actions", detail={
+        "item": item.id, "description": item.description[:500], "owner": item.owner_id, "status": item.status,
+        "reason": reason or None})
+    session.execute(delete(ActionItem).where(ActionItem.id == item.id))
 
 
 def snooze(session: Session, item: ActionItem, actor_id: str, days: int, now: datetime) -> date:
@@ -204,6 +285,24 @@ def reassign(session: Session, item: ActionItem, actor_id: str, new_owner: str) 
     audit.record(session, item.milestone, actor_id, "action.reassigned", section="actions",
                  detail={"item": item.id, "from": previous, "to": new_owner})
     return True
+
+
+def reassigned_by(session: Session, item: ActionItem) -> str | None:
+    """Who last gave the item to its current owner (Reassign, or Edit changing the owner), from the audit log."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.milestone_id == item.milestone_id,
+               AuditEvent.action.in_(("action.reassigned", "action.edited")))
+        .order_by(AuditEvent.id.desc())
+        .limit(200)
+    )
+    for event in events:
+        detail = event.detail or {}
+        if detail.get("item") == item.id and (
+            event.action == "action.reassigned" or "owner_id" in (detail.get("fields") or [])
+        ):
+            return event.actor_id
+    return None
 
 
 def items_for_milestone(session: Session, milestone_id: int) -> list[ActionItem]:
@@ -241,127 +340,3 @@ def profile_zones(session: Session, user_ids: set[str]) -> dict[str, str | None]
         return {}
     rows = session.execute(select(UserProfile.user_id, UserProfile.tz).where(UserProfile.user_id.in_(user_ids)))
     return dict(rows.tuples().all())
-
-
-def is_overdue(item: ActionItem, today: date) -> bool:
-    """Overdue = open, due before the owner's today, and not snoozed past today."""
-    return (
-        item.status == ActionStatus.OPEN
-        and item.due_date is not None
-        and item.due_date < today
-        and (item.snoozed_until is None or item.snoozed_until <= today)
-    )
-
-
-def is_snoozed(item: ActionItem, today: date) -> bool:
-    return item.status == ActionStatus.OPEN and item.snoozed_until is not None and item.snoozed_until > today
-
-
-@dataclass(frozen=True)
-class ReminderHistory:
-    """What the report's action table says about one item: "reminded 3×, escalated on 2026-03-12"."""
-
-    item_id: int
-    reminded: int
-    last_reminded: datetime | None
-    escalated_on: date | None
-    last_escalated_on: date | None
-    failed: int
-    last_error: str | None
-
-    def summary(self) -> str:
-        parts = []
-        if self.reminded:
-            parts.append(f"reminded {self.reminded}×")
-        if self.escalated_on:
-            parts.append(f"escalated on {self.escalated_on.isoformat()}")
-        if self.failed and self.last_error:
-            parts.append(f"reminder failed: {self.last_error}")
-        return ", ".join(parts)
-
-
-def reminder_history(session: Session, milestone_id: int) -> dict[int, ReminderHistory]:
-    """Per action item of a milestone: how often its owner was reminded, when last, when it was first
-    escalated. One grouped query; items never reminded are absent (callers treat them as "never")."""
-    sent = Delivery.status == DeliveryStatus.SENT
-    digest = sent & (Delivery.kind == KIND_DIGEST)
-    escalation = sent & (Delivery.kind == KIND_ESCALATION)
-    failed = (Delivery.status == DeliveryStatus.FAILED) & (Delivery.kind == KIND_DIGEST)
-    rows = session.execute(
-        select(
-            DeliveryItem.action_item_id,
-            func.count(case((digest, 1))),
-            func.max(case((digest, Delivery.sent_at))),
-            func.min(case((escalation, Delivery.local_date))),
-            func.max(case((escalation, Delivery.local_date))),
-            func.count(case((failed, 1))),
-            func.max(case((failed, Delivery.error))),
-        )
-        .join(Delivery, Delivery.id == DeliveryItem.delivery_id)
-        .join(ActionItem, ActionItem.id == DeliveryItem.action_item_id)
-        .where(ActionItem.milestone_id == milestone_id)
-        .group_by(DeliveryItem.action_item_id)
-    )
-    history: dict[int, ReminderHistory] = {}
-    for item_id, reminded, last, first_esc, last_esc, failures, error in rows:
-        history[item_id] = ReminderHistory(
-            item_id=item_id, reminded=reminded, last_reminded=_aware(last), escalated_on=_as_date(first_esc),
-            last_escalated_on=_as_date(last_esc), failed=failures, last_error=error,
-        )
-    return history
-
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates bypass the UTCDateTime type on SQLite (naive text back); normalise to aware UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-@dataclass(frozen=True)
-class ShownMessage:
-    """A message the bot sent that shows action items (a digest, escalation, summary or assignment DM)."""
-
-    kind: str
-    channel: str
-    ts: str
-    detail: dict[str, Any] | None
-    item_ids: list[int]
-
-
-def messages_showing(session: Session, item_id: int, *, since: date, limit: int = 10) -> list[ShownMessage]:
-    """The most recent messages (sent on or after `since`) that name this item, with every item each one names,
-    so they can be re-rendered in place after a change. Two queries."""
-    found = session.execute(
-        select(Delivery.id, Delivery.kind, Delivery.channel, Delivery.message_ts, Delivery.detail)
-        .join(DeliveryItem, DeliveryItem.delivery_id == Delivery.id)
-        .where(DeliveryItem.action_item_id == item_id, Delivery.status == DeliveryStatus.SENT,
-               Delivery.message_ts.is_not(None), Delivery.local_date >= since)
-        .order_by(Delivery.id.desc())
-        .limit(limit)
-    ).all()
-    if not found:
-        return []
-    named: dict[int, list[int]] = {row[0]: [] for row in found}
-    for delivery_id, named_item in session.execute(
-        select(DeliveryItem.delivery_id, DeliveryItem.action_item_id)
-        .where(DeliveryItem.delivery_id.in_(named))
-        .order_by(DeliveryItem.id)
-    ):
-        named[delivery_id].append(named_item)
-    return [ShownMessage(kind, channel, ts, detail, named[did]) for did, kind, channel, ts, detail in found]
-
-
-def items_by_id(session: Session, item_ids: set[int]) -> dict[int, ActionItem]:
-    if not item_ids:
-        return {}
-    items = session.scalars(select(ActionItem).where(ActionItem.id.in_(item_ids)))
-    return {item.id: item for item in items}

@@ -1,38 +1,85 @@
-"""Block Kit for action items: the item line with its buttons, digests, escalations, lists, Home, the modal.
+"""Block Kit for action items: the item line with its controls, digests, escalations, lists, Home, the modals,
+and the signed payloads every control and modal carries (bot.slack.payloads).
 
 Every message that shows items renders each one as two blocks with stable ids, `ai:<id>` (the text) and
-`aa:<id>:<where>` (the buttons), so a click anywhere can re-render just that item in place. `<where>` says
-how to refresh what was clicked when Slack does not send the message back: `m` a normal message (patched
-in place), `l<milestone id>` the ephemeral list (rebuilt), `h` the App Home (republished).
+`aa:<id>:<where>` (the controls), so a click anywhere can re-render just that item in place. Which item a
+click is about, and where it was clicked (`m` a message, `l` the ephemeral list, `h` App Home), comes from
+the control's signed value, never from the block id.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from bot.actions.reminders import Failure, OverdueItem
-from bot.actions.service import PICKABLE_HORIZONS, SNOOZE_DAYS, action_fields
-from bot.slack.forms import Block, field_block, modal, option, plain
+from bot.actions.service import is_overdue, is_snoozed
+from bot.slack.forms import Block, option, plain
+from bot.slack.payloads import Payload
 from bot.slack.text import esc, truncate
 from models import ActionItem, ActionStatus, Horizon, Milestone
 from models.sections import Level
 
 MAX_ITEMS_PER_MESSAGE = 20  # 2 blocks each stays under 50 blocks and ~12,000 characters per message
 DESCRIPTION_LIMIT = 280
+OPTION_VALUE_LIMIT = 150  # Slack's limit for an option's value (overflow menus)
 CALLBACK_ADD = "action_add_modal"
 CALLBACK_EDIT = "action_edit_modal"
+CALLBACK_REASSIGN = "action_reassign_modal"
+CALLBACK_DELETE = "action_delete_modal"
 ACTION_ADD = "action_add"
 ACTION_DONE = "action_done"
-ACTION_SNOOZE = "action_snooze"
-ACTION_REASSIGN = "action_reassign"
-ACTION_EDIT = "action_edit"
-ITEM_ACTIONS = (ACTION_DONE, ACTION_SNOOZE, ACTION_REASSIGN, ACTION_EDIT)
+ACTION_REOPEN = "action_reopen"
+ACTION_MENU = "action_menu"
+MENU_SNOOZE_DAYS = (1, 7)  # an overflow menu holds at most 5 options: 2 snoozes, Reassign, Edit, Delete
 SNOOZE_LABELS = {1: "1 day", 3: "3 days", 7: "1 week"}
+
+Where = Literal["m", "l", "h"]
+Op = Literal["done", "reopen", "snooze1", "snooze3", "snooze7", "reassign", "edit", "delete"]
+
+
+@dataclass(frozen=True)
+class ItemOp(Payload):
+    """A click on one item's control: Done, Reopen, or an overflow option."""
+
+    KIND = "action.op"
+    item: int
+    op: Op
+    where: Where
+
+
+@dataclass(frozen=True)
+class AddAction(Payload):
+    KIND = "action.add"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class ActionForm(Payload):
+    """The add/edit modal: which item, and what to refresh after saving (Home; the ephemeral list through a
+    response_url kept server-side under `reply`; the channel to confirm in). No URL, ever."""
+
+    KIND = "action.form"
+    milestone: int
+    item: int | None
+    home: bool
+    reply: int | None
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class ItemForm(Payload):
+    """The reassign and delete modals: the item, and where the click came from (as ActionForm)."""
+
+    KIND = "action.item_form"
+    item: int
+    form: Literal["reassign", "delete"]
+    home: bool
+    reply: int | None
+    channel: str | None
 
 
 @dataclass(frozen=True)
@@ -62,11 +109,11 @@ class ItemLine:
 
     @property
     def snoozed(self) -> bool:
-        return self.is_open and self.snoozed_until is not None and self.snoozed_until > self.today
+        return is_snoozed(self.status, self.snoozed_until, self.today)
 
     @property
     def overdue(self) -> bool:
-        return self.is_open and not self.snoozed and self.due_date is not None and self.due_date < self.today
+        return is_overdue(self.status, self.due_date, self.snoozed_until, self.today)
 
 
 def line_from_item(item: ActionItem, today: date) -> ItemLine:
@@ -82,7 +129,8 @@ def line_from_overdue(item: OverdueItem) -> ItemLine:
     return ItemLine(
         id=item.id, milestone_key=item.milestone_key, milestone_name=item.milestone_name,
         description=item.description, owner_id=item.owner_id, horizon=item.horizon, priority=item.priority,
-        due_date=item.due_date, today=item.owner_today, working_days_overdue=item.working_days_overdue,
+        due_date=item.due_date, today=item.owner_today, snoozed_until=item.snoozed_until,
+        working_days_overdue=item.working_days_overdue,
     )
 
 
@@ -90,7 +138,7 @@ def day_label(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
-def _label(choice: type[Horizon] | type[Level], value: str | None) -> str:
+def choice_label(choice: type[Horizon] | type[Level], value: str | None) -> str:
     if value is None:
         return ""
     member = choice._value2member_map_.get(value)
@@ -103,25 +151,24 @@ def status_text(line: ItemLine) -> str:
         return f"✅ Done{f' by <@{line.done_by}>' if line.done_by else ''}{when}"
     if line.status != ActionStatus.OPEN:
         return ActionStatus(line.status).label if line.status in ActionStatus._value2member_map_ else line.status
-    if line.snoozed and line.snoozed_until:
-        return f"💤 Snoozed until {day_label(line.snoozed_until)}"
+    snooze = f" · 💤 until {day_label(line.snoozed_until)}" if line.snoozed and line.snoozed_until else ""
     if line.due_date is None:
-        return "No due date"
+        return f"No due date{snooze}"
     if line.overdue:
         days = (line.today - line.due_date).days
         return f"⚠️ *Overdue* {days} day{'s' if days != 1 else ''} (due {day_label(line.due_date)})"
     if line.due_date == line.today:
-        return f"Due today ({day_label(line.due_date)})"
-    return f"Due {day_label(line.due_date)}"
+        return f"Due today ({day_label(line.due_date)}){snooze}"
+    return f"Due {day_label(line.due_date)}{snooze}"
 
 
 def item_text(line: ItemLine, *, show_owner: bool = True) -> str:
     description = esc(truncate(line.description.strip(), DESCRIPTION_LIMIT))
     if not line.is_open:
         description = f"~{description}~" if "~" not in description else description
-    meta = [f"*{esc(line.milestone_key)}*", status_text(line), esc(_label(Horizon, line.horizon))]
+    meta = [f"*{esc(line.milestone_key)}*", status_text(line), esc(choice_label(Horizon, line.horizon))]
     if line.priority:
-        meta.append(f"{esc(_label(Level, line.priority))} priority")
+        meta.append(f"{esc(choice_label(Level, line.priority))} priority")
     if line.horizon == Horizon.TECH_DEBT:
         if line.effort_days is not None:
             meta.append(f"{format(line.effort_days.normalize(), 'f')} days")
@@ -132,39 +179,49 @@ def item_text(line: ItemLine, *, show_owner: bool = True) -> str:
     return truncate(f"{description}\n{' · '.join(meta)}", 3000)
 
 
-def item_blocks(line: ItemLine, where: str, *, show_owner: bool = True) -> list[Block]:
-    """The item's text and, while it is open, its buttons: Done, Snooze, Reassign, Edit."""
-    text = {"type": "section", "block_id": f"ai:{line.id}", "text": {"type": "mrkdwn", "text": item_text(
-        line, show_owner=show_owner)}}
+def _op(line: ItemLine, op: Op, where: Where) -> str:
+    return ItemOp(item=line.id, op=op, where=where).pack(limit=OPTION_VALUE_LIMIT)
+
+
+def item_controls(line: ItemLine, where: Where) -> list[Block]:
+    """Open: Done and one overflow menu (Snooze, Reassign, Edit, Delete). Done: Reopen."""
     if not line.is_open:
-        return [text, {"type": "context", "block_id": f"aa:{line.id}:{where}",
-                       "elements": [{"type": "mrkdwn", "text": "Closed — no more reminders."}]}]
-    snooze = {
-        "type": "static_select",
-        "action_id": ACTION_SNOOZE,
-        "placeholder": plain("💤 Snooze…"),
-        "options": [option(str(days), SNOOZE_LABELS[days]) for days in SNOOZE_DAYS],
-    }
+        return [{"type": "button", "action_id": ACTION_REOPEN, "text": plain("↩️ Reopen"),
+                 "value": _op(line, "reopen", where)}]
+    menu = [option(_op(line, "snooze1" if days == 1 else "snooze7", where), f"💤 Snooze {SNOOZE_LABELS[days]}")
+            for days in MENU_SNOOZE_DAYS]
+    menu += [option(_op(line, "reassign", where), "👤 Reassign…"), option(_op(line, "edit", where), "✏️ Edit…"),
+             option(_op(line, "delete", where), "🗑️ Delete…")]
     return [
-        text,
-        {
-            "type": "actions",
-            "block_id": f"aa:{line.id}:{where}",
-            "elements": [
-                {"type": "button", "action_id": ACTION_DONE, "text": plain("✅ Done"), "style": "primary",
-                 "value": str(line.id)},
-                snooze,
-                {"type": "users_select", "action_id": ACTION_REASSIGN, "placeholder": plain("Reassign…")},
-                {"type": "button", "action_id": ACTION_EDIT, "text": plain("Edit"), "value": str(line.id)},
-            ],
-        },
+        {"type": "button", "action_id": ACTION_DONE, "text": plain("✅ Done"), "style": "primary",
+         "value": _op(line, "done", where)},
+        {"type": "overflow", "action_id": ACTION_MENU, "options": menu},
     ]
 
 
-def _items_section(lines: Sequence[ItemLine], where: str, *, show_owner: bool, more_hint: str) -> list[Block]:
+def item_blocks(line: ItemLine, where: Where, *, show_owner: bool = True) -> list[Block]:
+    """The item's text and its controls."""
+    text = {"type": "section", "block_id": f"ai:{line.id}", "text": {"type": "mrkdwn", "text": item_text(
+        line, show_owner=show_owner)}}
+    return [text, {"type": "actions", "block_id": f"aa:{line.id}:{where}", "elements": item_controls(line, where)}]
+
+
+def gone_blocks(line_id: int, text: str) -> list[Block]:
+    """What stands where an item was, once it is no longer this person's to act on (reassigned, deleted)."""
+    return [{"type": "section", "block_id": f"ai:{line_id}", "text": {"type": "mrkdwn", "text": truncate(
+        text, 3000)}}]
+
+
+def _items_section(lines: Sequence[ItemLine], where: Where, *, show_owner: bool, more_hint: str,
+                   recipient: str | None = None) -> list[Block]:
+    """The items with their controls; in a message to `recipient`, an item since given to someone else
+    says so instead (no controls: it is no longer theirs to act on)."""
     blocks: list[Block] = []
     for line in lines[:MAX_ITEMS_PER_MESSAGE]:
-        blocks.extend(item_blocks(line, where, show_owner=show_owner))
+        if recipient and line.owner_id != recipient:
+            blocks.extend(reassigned_message(line, None)[1])
+        else:
+            blocks.extend(item_blocks(line, where, show_owner=show_owner))
     rest = lines[MAX_ITEMS_PER_MESSAGE:]
     if rest:
         names = ", ".join(f"{esc(r.milestone_key)}: {esc(truncate(r.description, 60))}" for r in rest[:15])
@@ -177,17 +234,19 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def digest_message(lines: Sequence[ItemLine]) -> tuple[str, list[Block]]:
-    """The owner's daily digest: every overdue item of theirs, with the buttons."""
-    overdue = sum(1 for line in lines if line.overdue)  # after clicks, re-rendered in place with the new count
+def digest_message(lines: Sequence[ItemLine], owner_id: str | None = None) -> tuple[str, list[Block]]:
+    """The owner's daily digest: every overdue item of theirs, with the buttons. Re-rendered in place after
+    clicks (with the new count; items reassigned since are marked so, without controls)."""
+    overdue = sum(1 for line in lines if line.overdue and owner_id in (None, line.owner_id))
     count = _plural(overdue, "overdue action item")
     text = f"You have {count}: " + "; ".join(f"{r.milestone_key} {truncate(r.description, 80)}" for r in lines[:10])
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"⏰ You have {count}" if overdue else "✅ Nothing overdue here now", 150)},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "One reminder a day while items are overdue. *Done* closes an item, *Snooze* pauses its reminders, "
-            "*Reassign* hands it over.")}]},
-        *_items_section(lines, "m", show_owner=False, more_hint="See them all with `/milestone actions <ID>`."),
+            "One reminder a day while items are overdue. *Done* closes an item; its menu snoozes, "
+            "reassigns, edits or deletes it.")}]},
+        *_items_section(lines, "m", show_owner=False, more_hint="See them all with `/milestone actions <ID>`.",
+                        recipient=owner_id),
     ]
     return truncate(esc(text), 3000), blocks
 
@@ -196,7 +255,8 @@ def escalation_message(
     lines: Sequence[ItemLine], failures: Sequence[Failure], after_days: int
 ) -> tuple[str, list[Block]]:
     """The milestone owner's daily escalation: long-overdue items, and owners the bot could not reach."""
-    head = f"⚠️ {_plural(len(lines), 'action item')} on your milestones need attention"
+    verb = "needs" if len(lines) == 1 else "need"
+    head = f"⚠️ {_plural(len(lines), 'action item')} on your milestones {verb} attention"
     blocks: list[Block] = [{"type": "header", "text": plain(head, 150)}]
     intro = f"Overdue by more than {_plural(after_days, 'working day')}, or their owner could not be reached."
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
@@ -235,8 +295,17 @@ def assignment_message(line: ItemLine, assigner_id: str) -> tuple[str, list[Bloc
     return esc(text), blocks
 
 
+def reassigned_message(line: ItemLine, by: str | None) -> tuple[str, list[Block]]:
+    """The earlier owner's assignment DM once the item is someone else's: who has it now, and no controls."""
+    who = f" by <@{by}>" if by else ""
+    note = (f"~{esc(truncate(line.description.strip(), DESCRIPTION_LIMIT))}~\n*{esc(line.milestone_key)}* · "
+            f"Reassigned to <@{line.owner_id}>{who}")
+    return f"Reassigned to <@{line.owner_id}>{who}: {esc(truncate(line.description, 200))}", gone_blocks(line.id, note)
+
+
 def add_button(milestone_id: int, label: str = "➕ Add action") -> dict[str, Any]:
-    return {"type": "button", "action_id": ACTION_ADD, "text": plain(label), "value": str(milestone_id)}
+    return {"type": "button", "action_id": ACTION_ADD, "text": plain(label),
+            "value": AddAction(milestone=milestone_id).pack()}
 
 
 def list_message(milestone: Milestone, lines: Sequence[ItemLine]) -> tuple[str, list[Block]]:
@@ -254,7 +323,7 @@ def list_message(milestone: Milestone, lines: Sequence[ItemLine]) -> tuple[str, 
     if not lines:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"No action items yet. Add one with the button or `/milestone action add {esc(milestone.key)}`.")}]})
-    blocks += _items_section(list(lines), f"l{milestone.id}", show_owner=True,
+    blocks += _items_section(list(lines), "l", show_owner=True,
                              more_hint="Close or snooze some to see the rest.")
     text = f"{head}: {len(open_lines)} open, {overdue} overdue"
     return text, blocks
@@ -280,50 +349,6 @@ def home_blocks(lines: Sequence[ItemLine], limit: int = 10) -> list[Block]:
     return blocks
 
 
-def action_modal(
-    milestone: Milestone,
-    *,
-    suggested: dict[str, date],
-    item: ActionItem | None = None,
-    horizon: str | None = None,
-    source: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Add or edit an item. An empty due date takes the horizon's suggestion (shown in the hint)."""
-    specs = {spec.name: spec for spec in action_fields()}
-    initial: dict[str, Any] = {name: getattr(item, name) for name in specs} if item else {"horizon": horizon}
-    horizons = list(PICKABLE_HORIZONS)
-    if item is not None and item.horizon not in horizons:
-        horizons.append(Horizon(item.horizon))
-    horizon_block = field_block(specs["horizon"], initial.get("horizon") or Horizon.WEEK1)
-    horizon_block["element"]["options"] = [option(h.value, h.label) for h in horizons]
-    chosen = [o for o in horizon_block["element"]["options"] if o["value"] == (initial.get("horizon") or "week1")]
-    horizon_block["element"]["initial_option"] = chosen[0]
-    base = milestone.actual_end or milestone.planned_end
-    hint = ", ".join(f"{_label(Horizon, h)} → {day_label(d)}" for h, d in suggested.items())
-    due_block = field_block(specs["due_date"], initial.get("due_date"))
-    due_block["hint"] = plain(
-        f"Leave empty to use the suggestion from the {'completion date ' + day_label(base) if base else 'date today'}: "
-        f"{hint}. Technical debt has no default.", 2000)
-    blocks: list[Block] = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
-            f"*{esc(milestone.key)}* {esc(milestone.name)}", 3000)}]},
-        field_block(specs["description"], initial.get("description")),
-        horizon_block,
-        field_block(specs["owner_id"], initial.get("owner_id")),
-        due_block,
-        field_block(specs["priority"], initial.get("priority")),
-        field_block(specs["notes"], initial.get("notes")),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "*Technical debt* only:"}]},
-        field_block(specs["effort_days"], initial.get("effort_days")),
-        field_block(specs["planned_sprint"], initial.get("planned_sprint")),
-    ]
-    metadata = json.dumps({"m": milestone.id, "i": item.id if item else None, "src": source or {}})
-    if len(metadata) > 3000:  # a very long response_url would not fit; the item is still saved
-        metadata = json.dumps({"m": milestone.id, "i": item.id if item else None, "src": {}})
-    title = "Edit action item" if item else "Add action item"
-    return modal(CALLBACK_EDIT if item else CALLBACK_ADD, title, blocks, submit="Save", private_metadata=metadata)
-
-
 def replace_item_blocks(blocks: list[Block], line: ItemLine, *, force_owner: bool = False) -> list[Block] | None:
     """The message's blocks with one item re-rendered in place; None when the item is not in them.
     The owner is shown when the message showed it (or `force_owner`, after a reassignment)."""
@@ -333,9 +358,7 @@ def replace_item_blocks(blocks: list[Block], line: ItemLine, *, force_owner: boo
         block_id = str(block.get("block_id") or "")
         if block_id == f"ai:{line.id}":
             show_owner = force_owner or "owner <@" in str((block.get("text") or {}).get("text", ""))
-            where = next((str(b["block_id"]).split(":", 2)[2] for b in blocks
-                          if str(b.get("block_id") or "").startswith(f"aa:{line.id}:")), "m")
-            out += item_blocks(line, where, show_owner=show_owner)
+            out += item_blocks(line, "m", show_owner=show_owner)
             found = True
         elif block_id.startswith(f"aa:{line.id}:"):
             continue

@@ -25,6 +25,7 @@ from models import Delivery, DeliveryItem, DeliveryStatus
 # Short: a dead sender's messages are taken over within a minute; a live one keeps extending it (heartbeat).
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
+RETRY_BACKOFF = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,13 @@ def mark_failed(session: Session, delivery_id: int, error: str, item_ids: list[i
 
 
 def release(session: Session, delivery_id: int, error: str, now: datetime) -> None:
-    """A passing failure (Slack down after the client's retries): the next sweep tries again."""
+    """A passing failure (Slack down, a dropped answer): a later pass tries again, after a back-off that
+    grows with the attempts (30 s, 1, 2, 4 minutes), never within the pass that failed."""
+    attempts = session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 1
     session.execute(
         update(Delivery).where(Delivery.id == delivery_id)
-        .values(status=DeliveryStatus.PENDING, lease_until=now, error=error)
+        .values(status=DeliveryStatus.PENDING, lease_until=now, error=error,
+                not_before=now + RETRY_BACKOFF * 2 ** (max(attempts, 1) - 1))
     )
 
 

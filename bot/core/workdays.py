@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class WorkHours(Protocol):
-    """The part of `bot.settings.Settings` these functions read."""
+    """The part of `bot.settings.Settings` these functions read (read-only: Settings is a frozen dataclass)."""
 
     @property
     def work_start(self) -> tuple[int, int]: ...

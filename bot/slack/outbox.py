@@ -82,6 +82,11 @@ class Result:
     detail: str = ""
 
 
+def describe(result: Result) -> str:
+    """One line for a person reading `milestone-bot remind` or the clock's log."""
+    return f"{result.status} {result.kind} to {result.recipient_id}" + (f": {result.detail}" if result.detail else "")
+
+
 Renderer = Callable[[Session, Delivery], Outgoing | None]
 AfterSend = Callable[[Session, Delivery, Posted], None]
 AfterFail = Callable[[Session, Delivery, str], None]
