@@ -252,6 +252,11 @@ def _answer(deps: Deps, milestone_id: int, results: list[outbox.Result]) -> str:
 
 def refresh_after_change(deps: Deps, client: WebClient, milestone_id: int) -> None:
     """After a committed change (a hook of another feature): owe the rewrite and send it if it is due now."""
+    if not SWITCH.enabled:
+        return
+    with deps.read() as session:  # most milestones have no canvas: no write transaction for them
+        if session.scalar(select(MilestoneCanvas.id).where(MilestoneCanvas.milestone_id == milestone_id)) is None:
+            return
     with deps.session() as session:
         owed = canvas_owed(session, milestone_id, utcnow())
     if owed is not None:
