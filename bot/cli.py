@@ -165,12 +165,56 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _import_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.md", help="a milestone report in the template's Markdown (1 MB at most)")
+    parser.add_argument("--team", help="the workspace (team id); default: the only one in the database")
+    parser.add_argument("--owner", metavar="U…", help="the owner's user id; default: the file's preparer, if matched")
+    parser.add_argument("--id", dest="key", metavar="M-NNN", help="the milestone's ID (default: the file's)")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be created; change nothing")
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a report written in the template's Markdown as a new Draft milestone (bot.imports)."""
+    from pathlib import Path
+
+    from slack_sdk import WebClient
+
+    from bot.core.errors import DomainError
+    from bot.imports import flows
+    from models.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url, lock_timeout_ms=settings.db_lock_timeout_ms)
+    sessions = make_session_factory(engine)
+    client = WebClient(token=settings.slack_bot_token) if settings.slack_bot_token else None
+    try:
+        team = args.team or flows.team_of_database(sessions)
+        if not team:
+            raise SettingsError("give the workspace with --team T… (the database has none, or several)")
+        data = Path(args.file).read_bytes()
+        outcome = flows.run_import(sessions, data, team_id=team, owner_id=args.owner, key=args.key, client=client,
+                                   dry_run=args.dry_run)
+    except OSError as error:
+        print(f"milestone-bot: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    except DomainError as error:
+        problems = getattr(error, "problems", None)
+        lines = [f"{args.file}:{p.line}: {p.text}" if p.line else f"{args.file}: {p.text}" for p in problems] \
+            if problems else [f"milestone-bot: {error}"]
+        print("\n".join(["Nothing was imported."] * bool(problems) + lines), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print("\n".join(flows.describe(outcome)))
+    return 0
+
+
 COMMANDS: list[Command] = [
     ("serve", "run the web process (Slack events, /healthz, report pages) with gunicorn on $PORT", _serve_args, _serve),
     ("socket", "run the bot over Socket Mode (no public URL needed)", lambda parser: None, _socket),
     ("db", "database migrations", _db_args, _db),
     ("report", "render a milestone's report from the database as Markdown, HTML or PDF", _report_args, _report),
     ("demo", "create a complete sample milestone and write report.md and report.html", _demo_args, _demo),
+    ("import", "import a report written in the template's Markdown as a new Draft milestone", _import_args, _import),
     ("remind", "send the reminders that are due now, once, and print them", _remind_args, _remind),
     ("clock", "run the reminder sweep every REMINDER_INTERVAL_MINUTES (the clock process)", lambda p: None, _clock),
 ]
@@ -184,6 +228,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "remind": ("SLACK_BOT_TOKEN",),
     "clock": ("SLACK_BOT_TOKEN",),
     "report": (),
+    "import": (),
 }
 
 

@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.feedback import jobs as feedback_jobs
 from bot.feedback import listeners as feedback
 from bot.home import listeners as home
+from bot.imports import listeners as imports
 from bot.milestones import listeners as milestones
 from bot.reports import listeners as reports
 from bot.sections import listeners as sections
@@ -23,7 +24,8 @@ from bot.signoffs import jobs as signoff_jobs
 from bot.signoffs import listeners as signoffs
 from bot.slack import command as core
 
-GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, assignments, canvas)
+GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, assignments, imports,
+          canvas)
 
 
 JOBS = (

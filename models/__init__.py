@@ -5,6 +5,7 @@ from models.assignments import Assignment, AssignmentState  # noqa: F401
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
 from models.canvas import MilestoneCanvas  # noqa: F401
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
+from models.imports import ExternalSignoff
 from models.milestone import (
     AuditEvent,
     Milestone,
@@ -42,7 +43,7 @@ from models.signoffs import STANDARD_ROLES, ApprovalSlot, Decision, SignOff, Sig
 __all__ = [
     "STANDARD_ROLES", "ActionItem", "ActionStatus", "Appendix", "ApprovalSlot", "ArchitectureChange",
     "AuditEvent", "Base", "Benchmark", "BudgetLine", "Choice", "Decision", "DefectCount", "Deliverable",
-    "Delivery", "DeliveryItem", "DeliveryStatus", "EffortLine", "FeedbackGroup", "FeedbackRequest",
+    "Delivery", "DeliveryItem", "DeliveryStatus", "EffortLine", "ExternalSignoff", "FeedbackGroup", "FeedbackRequest",
     "FeedbackResponse", "FeedbackTheme", "FieldSpec", "HandoverItem", "Horizon", "KnowledgeTransfer",
     "Lesson", "Milestone", "MilestoneEditor", "NextMilestone", "Objective", "Phase", "PreparatoryTask",
     "ProcessedSubmission", "QualityMetrics", "ReportPost", "Risk", "SeenEvent", "SignOff", "SignOffRequest",

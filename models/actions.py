@@ -39,6 +39,7 @@ class ActionItem(Base):
     horizon: Mapped[str] = field("Horizon", "select", required=True, choices=Horizon, default=Horizon.WEEK1)
     description: Mapped[str] = field("Description", "multiline", required=True, max_length=1000)
     owner_id: Mapped[str] = field("Owner", "user", required=True, index=True)
+    owner_name: Mapped[str | None] = mapped_column(String(200))  # imported: the owner named, not in Slack
     due_date: Mapped[date | None] = field("Due date", "date")
     priority: Mapped[str | None] = field("Priority", "select", choices=Level)
     notes: Mapped[str | None] = field("Notes", "multiline", max_length=1000)

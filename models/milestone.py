@@ -13,6 +13,7 @@ from models.base import Base, Choice, UTCDateTime, field, utcnow
 if TYPE_CHECKING:
     from models.actions import ActionItem
     from models.feedback import FeedbackResponse
+    from models.imports import ExternalSignoff
     from models.sections import (
         Appendix,
         ArchitectureChange,
@@ -97,6 +98,7 @@ class Milestone(Base):
         "Distribution", max_length=200, placeholder="Executive Team, Stakeholders, Development Team"
     )
     confidentiality: Mapped[str | None] = field("Confidentiality", max_length=80, placeholder="Internal Use Only")
+    prepared_by_name: Mapped[str | None] = mapped_column(String(200))  # imported: a preparer not in Slack
 
     revision: Mapped[int] = mapped_column(Integer, default=1)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -139,6 +141,10 @@ class Milestone(Base):
         back_populates="milestone", cascade=_CASCADE, order_by="ApprovalSlot.position"
     )
     action_items: Mapped[list[ActionItem]] = relationship(back_populates="milestone", cascade=_CASCADE)
+    # Signatures an imported report recorded (bot.imports): shown, never counted as approvals.
+    external_signoffs: Mapped[list[ExternalSignoff]] = relationship(
+        cascade=_CASCADE, order_by="ExternalSignoff.position"
+    )
     feedback: Mapped[list[FeedbackResponse]] = relationship(cascade=_CASCADE)
 
 

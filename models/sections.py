@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from models.base import Base, Choice, field
@@ -107,6 +107,7 @@ class Deliverable(Row, Base):
     status: Mapped[str | None] = field("Status", "select", choices=ProgressStatus)
     signoff_by: Mapped[str | None] = field("Signed off by", "user")
     signoff_date: Mapped[date | None] = field("Sign-off date", "date")
+    signoff_name: Mapped[str | None] = mapped_column(String(200))  # imported: a signer not in Slack
     deferral_reason: Mapped[str | None] = field("Reason for deferral", max_length=300)
     new_target: Mapped[str | None] = field("New target", max_length=100, placeholder="Next milestone")
     impact: Mapped[str | None] = field("Impact", "select", choices=Level)

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-FEATURES = ("milestones", "sections", "signoffs", "actions", "feedback", "reports", "home", "assignments")
+FEATURES = ("milestones", "sections", "signoffs", "actions", "feedback", "reports", "home", "assignments", "imports")
 SLACK_PACKAGES = ("slack_sdk", "slack_bolt")
 # File roles that talk to Slack or the web; every other module of a feature is domain code. A role split
 # into more modules names them after it (`views_modals.py`, `flows_refresh.py`).

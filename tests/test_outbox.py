@@ -167,3 +167,19 @@ def test_a_batch_is_owed_in_one_statement_and_a_second_batch_owes_only_what_is_n
         second = deliveries.owe_many(session, [*batch, deliveries.Owed(
             kind="test_note", recipient_id="U9", subject="s", local_date=DAY, target="U9", payload={})], now)
     assert list(second) == [("test_note", "U9", "s", DAY)]
+
+
+def test_a_dropped_thread_reply_is_found_among_the_replies_not_posted_twice(deps: Deps, slack: FakeSlack) -> None:
+    client = make_web_client(deps.settings)
+    parent = client.chat_postMessage(channel="C0001", text="status")["ts"]
+    with deps.session() as session:
+        delivery_id = deliveries.owe(session, kind="test_note", recipient_id="C0001", subject="thread",
+                                     local_date=DAY, now=utcnow(), op="post", target="C0001", thread_ts=parent,
+                                     payload={"text": "🎉 accepted"})
+    slack.drop_response("chat.postMessage")
+    [first] = outbox.deliver(deps, client, [delivery_id])
+    assert first.status == "retry"
+    [second] = outbox.sweep(deps, client, utcnow() + timedelta(minutes=2))
+    assert second.status == "found"
+    replies = [c for c in slack.calls_to("chat.postMessage") if c.params.get("thread_ts") == parent]
+    assert len(replies) == 1

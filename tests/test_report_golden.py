@@ -175,7 +175,7 @@ def test_demo_report_figures_match_the_hand_computation(demo_markdown: str) -> N
     assert "| Technical Lead | Ava Johnson | ↻ Outdated — ✅ Approved rev 6; report now rev 7 | 2025-03-27 |" in md
     assert "| Project Manager | Liam Patel | ☑️ Approved with conditions (rev 7) | 2025-03-29 |" in md
     assert "| Product Owner | Emma Rossi | ⏳ Pending | — |" in md
-    assert "**Sign-off progress**: 3 of 5 approved (1 with conditions, 1 outdated, 1 pending)" in md
+    assert "**Sign-off progress**: 3 of 5 approved (1 with open conditions, 1 outdated, 1 pending)" in md
     assert "- **Liam Patel (Project Manager)** — Condition: Fix the two outstanding Medium defects before GA." in md
 
     # Actions: the key rotation was due 2025-03-25 (today − 7), is open → overdue; three digests
@@ -199,7 +199,7 @@ def test_the_summary_band_comes_first_and_links_to_each_section(demo_markdown: s
         "- **Budget**: [-$2,100 (under budget)](#budget-analysis)",
         "- **Success criteria**: [3 of 4 met, 1 partial](#success-criteria-assessment)",
         "- **Tests passed**: [95.8% (1,198 of 1,250)](#testing-results)",
-        "- **Sign-off**: [3 of 5 approved (1 with conditions, 1 outdated, 1 pending)](#milestone-acceptance)",
+        "- **Sign-off**: [3 of 5 approved (1 with open conditions, 1 outdated, 1 pending)](#milestone-acceptance)",
         "- **Actions**: [8 open, 1 overdue (1 escalated)](#post-milestone-activities)",
         "- **NPS**: [+30 (10 responses)](#user-acceptance)",
     ]

@@ -65,7 +65,7 @@ def test_page_one_is_the_summary_a_vp_reads_first(demo: Report, tmp_path: Path) 
     for figure in ("Milestone Report: Customer Portal Beta", "Contents", "At a glance", "REPORT In review",
                    "MILESTONE ✅ Complete", "SCHEDULE +5 days (late)", "BUDGET -$2,100 (under budget)",
                    "SUCCESS CRITERIA 3 of 4 met, 1 partial", "TESTS PASSED 95.8% (1,198 of 1,250)",
-                   "SIGN-OFF 3 of 5 approved (1 with conditions, 1 outdated, 1 pending)",
+                   "SIGN-OFF 3 of 5 approved (1 with open conditions, 1 outdated, 1 pending)",
                    "ACTIONS 8 open, 1 overdue (1 escalated)", "NPS +30 (10 responses)", "1 Executive Summary"):
         assert flat(figure) in first, figure
 

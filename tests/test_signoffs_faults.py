@@ -28,7 +28,7 @@ from tests.harness import SlackSender
 from tests.test_signoffs import button_value, dm, make_milestone, sweep_later
 
 ROLES = {"Technical Lead": "UTECH", "QA Lead": "UQA", "Project Sponsor": "USPONSOR"}
-TABLE: list[tuple[str, int, int, int]] = []
+TABLE: list[tuple[str, int, int, int, int]] = []
 
 
 @pytest.fixture
@@ -92,14 +92,17 @@ def _restart_and_sweep(web: list[Server], database_url: str, slack: FakeSlack, s
     return sweep_later(settings, minutes=2)  # past the dead sender's 60-second lease
 
 
-def _record(fault: str, owed: list[Delivery], arrived: Counter[str], expected: Counter[str]) -> None:
+def _record(fault: str, owed: list[Delivery], arrived: Counter[str], expected: Counter[str],
+            lines: list[str]) -> None:
     """New messages must arrive exactly once; an edit in flight may be applied twice (the same content: nobody
     is notified of an edit), so edits count once."""
     posts = Counter({k: n for k, n in arrived.items() if k.startswith("post")})
     edits = {k for k in arrived if k.startswith("edit")}
     duplicated = sum(n - 1 for n in posts.values() if n > 1)
-    TABLE.append((fault, len(owed), len(edits) + sum(min(n, 1) for n in posts.values()), duplicated))
-    print("\n| fault injected | messages owed | delivered | duplicated |\n|---|---|---|---|")
+    found = sum(1 for line in lines if line.startswith("outbox: found"))
+    TABLE.append((fault, len(owed), len(edits) + sum(min(n, 1) for n in posts.values()), duplicated, found))
+    print("\n| fault injected | messages owed | delivered | duplicated | found in Slack's history, not re-sent |"
+          "\n|---|---|---|---|---|")
     for row in TABLE:
         print("| " + " | ".join(str(cell) for cell in row) + " |")
     assert posts == Counter({k: n for k, n in expected.items() if k.startswith("post")})
@@ -125,7 +128,7 @@ def test_killed_after_committing_a_request_and_after_the_last_approval(
     owed = _owed_since(db, first)
     assert {d.status for d in owed} == {"sent"}, lines
     _record("SIGKILL after the commit of a sign-off request (3 approvers)", owed, _arrived(slack, calls), Counter(
-        {"post DUTECH": 1, "post DUQA": 1, "post DUSPONSOR": 1, f"post {CHANNEL}": 1}))
+        {"post DUTECH": 1, "post DUQA": 1, "post DUSPONSOR": 1, f"post {CHANNEL}": 1}), lines)
     with db() as session:
         assert session.get(Milestone, milestone_id).signoff_status_ts  # type: ignore[union-attr]
 
@@ -157,6 +160,6 @@ def test_killed_after_committing_a_request_and_after_the_last_approval(
     owed = _owed_since(db, first)
     assert {d.status for d in owed} == {"sent"}, lines
     _record("SIGKILL after the commit of the last approval", owed, _arrived(slack, calls), Counter(
-        {"edit DUSPONSOR": 1, f"edit {CHANNEL}": 1, f"post {CHANNEL}:thread": 1, "post DUOWNER": 1}))
+        {"edit DUSPONSOR": 1, f"edit {CHANNEL}": 1, f"post {CHANNEL}:thread": 1, "post DUOWNER": 1}), lines)
     with db() as session:
         assert session.get(Milestone, milestone_id).accepted_at is not None  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ old behaviour when copied beside an older checkout.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,14 @@ def _buttons(blocks: list[dict[str, Any]], action_id: str) -> list[str]:
             if e.get("action_id") == action_id]
 
 
+def _after(slack: FakeSlack, since: int) -> None:
+    """Wait for the bot's work after an answer it gave first (ack): a first new Slack call, then quiet."""
+    deadline = time.monotonic() + 5
+    while len(slack.calls) <= since and time.monotonic() < deadline:
+        time.sleep(0.02)
+    wait_until_quiet(slack, idle=0.3)
+
+
 def _opened(bot: SlackSender, slack: FakeSlack, text: str) -> dict[str, Any]:
     before = len(slack.calls_to("views.open"))
     bot.command(text)
@@ -63,6 +72,7 @@ def _opened(bot: SlackSender, slack: FakeSlack, text: str) -> dict[str, Any]:
 def _edit_columns(bot: SlackSender, slack: FakeSlack, key: str, values: dict[str, Any] | None = None) -> None:
     view = _opened(bot, slack, f"edit M-001 {key}")
     assert bot.submit_view(view, values if values is not None else _values(key)).json() is None
+    time.sleep(0.3)  # the content hook runs after the answer
     wait_until_quiet(slack)
 
 
@@ -71,8 +81,9 @@ def _add_row(bot: SlackSender, slack: FakeSlack, key: str) -> None:
     pushed = len(slack.calls_to("views.push"))
     bot.block_action("section_row_add", value=_buttons(listing["blocks"], "section_row_add")[0], view=listing)
     form = slack.wait_for("views.push", pushed + 1)[-1].response["view"]
+    since = len(slack.calls)
     assert bot.submit_view(form, _values(key)).json() is None
-    wait_until_quiet(slack)
+    _after(slack, since)  # the row list behind the form is refreshed
 
 
 def _decide_all(bot: SlackSender, slack: FakeSlack, user: str, action: str, values: dict[str, Any]) -> int:
@@ -92,17 +103,20 @@ def _decide_all(bot: SlackSender, slack: FakeSlack, user: str, action: str, valu
         except AssertionError:
             refused.add(value)  # an old request: refused, as it should be
             continue
+        since = len(slack.calls)
         bot.submit_view(view, values, user_id=user)
-        wait_until_quiet(slack, idle=0.3)
+        _after(slack, since)  # the DM is edited
         decided += 1
     return decided
 
 
 def _request(bot: SlackSender, slack: FakeSlack) -> None:
+    replies = len(slack.calls_to("response_url"))
     answer = bot.command("signoff M-001").json() or {}
     confirm = _buttons(answer.get("blocks") or [], "signoff_confirm_request")
     if confirm:
         bot.block_action("signoff_confirm_request", value=confirm[0])
+    slack.wait_for("response_url", replies + 1)  # the summary comes last
     wait_until_quiet(slack, idle=0.3)
 
 

@@ -91,6 +91,11 @@ def test_edits_within_the_settle_window_ask_each_approver_once_and_supersede_the
     assert "changed after you signed" in blocks and "Executive summary (edited)" in blocks
     with db() as session:
         revision = session.get(Milestone, milestone_id).revision  # type: ignore[union-attr]
+    published = len([c for c in slack.calls_to("views.publish") if c.params.get("user_id") == "UPM"])
+    bot.event({"type": "app_home_opened", "user": "UPM", "tab": "home"}, event_id="EvHomePM")
+    home = slack.wait_for("views.publish", published + 1,
+                          where=lambda c: c.params.get("user_id") == "UPM")[-1].params["view"]
+    assert "Changed since you signed:_ Executive summary (edited)" in json.dumps(home["blocks"])
     earlier = slack.messages["DUPM"][0]
     assert f"Superseded by revision {revision}" in json.dumps(earlier["blocks"])
     assert "signoff_approve" not in json.dumps(earlier["blocks"])

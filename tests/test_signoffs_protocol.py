@@ -116,6 +116,12 @@ def test_hostile_role_names_and_arguments_are_escaped_everywhere(
         slack.wait_for("response_url", replies + 3)
         slack.wait_for("chat.postMessage", 2 * (number + 1), where=lambda c: c.response.get("channel") == "DUPM")
     assert len(dm_posts(slack, "UPM")) == 2 * len(HOSTILE)  # the new holder is asked once per added role
+    # Giving a hostile role to someone else edits the old holder's DM to "withdrawn", escaped too.
+    bot.command("signoff M-001 reassign Role <!channel> <@UEDITOR|eddie>")
+    withdrawn = slack.wait_for("chat.update", where=lambda c: c.response.get("channel") == "DUPM"
+                               and "withdrawn" in json.dumps(c.params.get("blocks")))[-1]
+    assert "withdrawn" in json.dumps(withdrawn.params["blocks"]) and "Role &lt;!channel&gt;" in json.dumps(
+        withdrawn.params["blocks"])
     with db() as session:
         roles = set(session.scalars(select(ApprovalSlot.role)))
     assert {f"Role {h}" for h in HOSTILE} | {f"{h}x" for h in HOSTILE} <= roles  # stored as typed...
@@ -154,6 +160,13 @@ def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, 
     bot.submit_view(view, {"reason": "Defects <!here> still open"}, user_id="UQA")  # a double submit
     owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER")
     assert "Defects &lt;!here&gt; still open" in json.dumps(owner[0].params["blocks"])
+    rejected = slack.messages["DUOWNER"][0]
+    assert button_value(rejected, "milestone_sections") == str(milestone_id)  # Edit sections: the picker
+    replies = len(slack.calls_to("response_url"))
+    bot.block_action("signoff_request_again", value=button_value(rejected, "signoff_request_again"),
+                     message=rejected)
+    again = slack.wait_for("response_url", replies + 1)[-1].params["text"]
+    assert "Already decided" in again and "QA Lead" in again  # nothing is asked before the report changes
 
     due = (date.today() + timedelta(days=10)).isoformat()
     open_and_submit(bot, slack, "UTECH", "signoff_approve_conditions",

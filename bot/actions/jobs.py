@@ -26,7 +26,7 @@ from bot.core import deliveries
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Posted
-from bot.slack.users import fetch_user, store_profile
+from bot.slack.users import refresh_profiles
 from models import Delivery, UserProfile, utcnow
 
 log = logging.getLogger(__name__)
@@ -132,13 +132,7 @@ def _refresh_profiles(ctx: JobContext) -> None:
     """users.info for people whose cached time zone is missing or a day old, each outside any transaction."""
     with ctx.deps.session() as session:
         stale = stale_profiles(session, utcnow())
-    for user_id in stale:
-        user = fetch_user(ctx.client, user_id)
-        try:
-            with ctx.deps.session() as session:
-                store_profile(session, user_id, user)
-        except SQLAlchemyError as error:
-            log.warning("could not refresh the profile of %s: %s", user_id, error)
+    refresh_profiles(ctx.deps, ctx.client, list(stale))
 
 
 def _detail(message: Due, after: int) -> dict[str, Any] | None:

@@ -15,7 +15,6 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.assignments import service, views
@@ -24,7 +23,7 @@ from bot.core.workdays import WorkHours, is_working_time, local_now
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Posted
-from bot.slack.users import fetch_user, store_profile
+from bot.slack.users import refresh_profiles
 from models import Assignment, AssignmentState, Delivery, Milestone, UserProfile, utcnow
 
 log = logging.getLogger(__name__)
@@ -92,13 +91,7 @@ def _refresh_profiles(ctx: JobContext) -> None:
             .outerjoin(UserProfile, UserProfile.user_id == Assignment.assignee_id)
             .where(Assignment.state == AssignmentState.ASKED, Assignment.due_date.is_not(None),
                    or_(UserProfile.fetched_at.is_(None), UserProfile.fetched_at < cutoff)))))
-    for user_id in stale:
-        user = fetch_user(ctx.client, user_id)
-        try:
-            with ctx.deps.session() as session:
-                store_profile(session, user_id, user)
-        except SQLAlchemyError as error:
-            log.warning("could not refresh the profile of %s: %s", user_id, error)
+    refresh_profiles(ctx.deps, ctx.client, list(stale))
 
 
 def _reminded(session: Session, delivery: Delivery, _posted: Posted) -> None:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from bot.core.db import insert_ignore
 from models import Delivery, DeliveryItem, DeliveryStatus
@@ -135,17 +136,22 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     return Claimed(delivery_id, key_of(delivery), takeover=previous.attempts > 0)
 
 
+def _sendable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Owed messages a sender may take now: pending, or claimed by a sender whose lease ran out; not held."""
+    return (
+        Delivery.op.is_not(None),
+        or_(Delivery.status == DeliveryStatus.PENDING,
+            (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
+        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+    )
+
+
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
     """Claim up to `limit` owed messages in one statement. On PostgreSQL `FOR UPDATE SKIP LOCKED` gives two
     processes sweeping at once disjoint batches (neither waits for the other); SQLite has one writer at a time."""
     due = (
         select(Delivery.id)
-        .where(
-            Delivery.op.is_not(None),
-            or_(Delivery.status == DeliveryStatus.PENDING,
-                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
-            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
-        )
+        .where(*_sendable(now))
         .order_by(Delivery.id)
         .limit(limit)
     )
@@ -168,12 +174,7 @@ def due_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     """Owed messages a sweep should send now: pending, or claimed by a sender whose lease ran out."""
     return list(session.scalars(
         select(Delivery.id)
-        .where(
-            Delivery.op.is_not(None),
-            or_(Delivery.status == DeliveryStatus.PENDING,
-                (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
-            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
-        )
+        .where(*_sendable(now))
         .order_by(Delivery.id)
         .limit(limit)
     ))

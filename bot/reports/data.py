@@ -283,26 +283,6 @@ class SignoffRow:
 
 
 @dataclass(frozen=True)
-class SignoffProgress:
-    required: int
-    approved: int
-    with_conditions: int
-    rejected: int
-    outdated: int
-    pending: int
-
-    @property
-    def label(self) -> str:
-        if not self.required:
-            return NOT_PROVIDED
-        text = f"{self.approved} of {self.required} approved"
-        extras = [f"{n} {what}" for n, what in ((self.with_conditions, "with conditions"),
-                                                 (self.rejected, "rejected"), (self.outdated, "outdated"),
-                                                 (self.pending, "pending")) if n]
-        return text + (" (" + ", ".join(extras) + ")" if extras else "")
-
-
-@dataclass(frozen=True)
 class Condition:
     who: str  # "Pat Manager (Project Manager)"
     kind: str  # "Condition", "Comment", "Rejection reason"

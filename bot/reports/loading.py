@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, raiseload, selectinload
 from bot.actions.service import ReminderHistory, reminder_history
 from bot.core.access import normalize_key
 from bot.core.errors import InvalidInput, NotFound
+from bot.core.workdays import local_date
 from bot.reports import rows
 from bot.reports.data import (
     ActionRow,
@@ -122,13 +123,15 @@ def _load_milestone(session: Session, milestone_id: int) -> Milestone:
     return milestone
 
 
-def _names(session: Session, user_ids: set[str]) -> dict[str, str]:
-    """Cached real names (users.info); one statement."""
+def _profiles(session: Session, user_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Cached real names and time zones (users.info); one statement."""
     ids = sorted(u for u in user_ids if u)
     if not ids:
-        return {}
-    rows = session.execute(select(UserProfile.user_id, UserProfile.real_name).where(UserProfile.user_id.in_(ids)))
-    return {user_id: name for user_id, name in rows if name}
+        return {}, {}
+    rows = session.execute(
+        select(UserProfile.user_id, UserProfile.real_name, UserProfile.tz).where(UserProfile.user_id.in_(ids))
+    ).all()
+    return {u: name for u, name, _tz in rows if name}, {u: tz for u, _name, tz in rows if tz}
 
 
 def _user_ids(m: Milestone) -> set[str]:
@@ -152,6 +155,11 @@ class _Ctx:
     today: date
     names: dict[str, str]
     history: dict[int, ReminderHistory]
+    zones: dict[str, str]
+
+    def today_of(self, user_id: str) -> date:
+        """A person's today, in their own time zone (overdue is judged there)."""
+        return local_date(self.now, self.zones.get(user_id))
 
     def name(self, user_id: str | None) -> str:
         if not user_id:
@@ -165,8 +173,8 @@ def load_report(session: Session, milestone_id: int, *, now: datetime | None = N
     m = _load_milestone(session, milestone_id)
     history = reminder_history(session, milestone_id)
     user_ids = _user_ids(m)
-    names = _names(session, user_ids)
-    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history)
+    names, zones = _profiles(session, user_ids)
+    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones)
     parts: dict[str, Any] = {}
     for build in _BUILDERS:
         parts.update(build(ctx))
@@ -352,7 +360,7 @@ def _activities(c: _Ctx) -> dict[str, Any]:
     actions: dict[str, list[ActionRow]] = {h.value: [] for h in Horizon if h != Horizon.TECH_DEBT}
     tech_debt: list[ActionRow] = []
     for item in sorted(c.m.action_items, key=lambda a: (a.due_date or date.max, a.id)):
-        row = rows.action_row(item, c.name(item.owner_id), c.history.get(item.id), c.today)
+        row = rows.action_row(item, c.name(item.owner_id), c.history.get(item.id), c.today_of(item.owner_id))
         (tech_debt if item.horizon == Horizon.TECH_DEBT else actions.setdefault(item.horizon, [])).append(row)
     return dict(actions=actions, tech_debt=tech_debt)
 

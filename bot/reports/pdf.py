@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def _refusing_fetcher() -> Any:
-    from weasyprint.urls import URLFetcher, URLFetchingError  # type: ignore[import-untyped]
+    from weasyprint.urls import URLFetcher, URLFetchingError
 
-    class RefuseAll(URLFetcher):  # type: ignore[misc]
+    class RefuseAll(URLFetcher):
         """Fetches nothing: every URL the document names is refused (and logged)."""
 
         def fetch(self, url: str, headers: Any = None) -> Any:
@@ -33,7 +33,7 @@ def _refusing_fetcher() -> Any:
 def html_to_pdf(html: str) -> bytes:
     """Any HTML string to PDF bytes, without fetching anything it names."""
     # Imported here: a process needs Pango only when it renders a PDF.
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     pdf = HTML(string=html, base_url=None, url_fetcher=_refusing_fetcher()).write_pdf()
     assert pdf is not None

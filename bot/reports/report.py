@@ -24,12 +24,12 @@ from bot.reports.data import (
     ObjectiveRow,
     PhaseRow,
     RiskRow,
-    SignoffProgress,
     SignoffRow,
     Testing,
 )
 from bot.reports.formatting import NOT_PROVIDED, fmt_date
 from bot.reports.state import ReportState
+from bot.signoffs.service import SignoffProgress
 from models import ActionStatus
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.actions.service import ReminderHistory
+from bot.actions.service import ReminderHistory, is_overdue
 from bot.feedback.service import compute_metrics
 from bot.reports.data import (
     ActionRow,
@@ -18,7 +18,6 @@ from bot.reports.data import (
     Condition,
     EffortRow,
     Feedback,
-    SignoffProgress,
     SignoffRow,
     ThemeRow,
 )
@@ -36,6 +35,7 @@ from bot.reports.formatting import (
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
 from bot.sections.service import SECTIONS, record
+from bot.signoffs.service import SignoffProgress, signoff_progress
 from models import ActionItem, ActionStatus, Decision, Milestone
 from models.feedback import FeedbackGroup
 from models.sections import AppendixKind, Level, RoiProjection
@@ -73,7 +73,7 @@ def effort_row(role: str, planned: Decimal | None, actual: Decimal | None) -> Ef
 
 
 def action_row(item: ActionItem, owner: str, h: ReminderHistory | None, today: date) -> ActionRow:
-    overdue = item.status == ActionStatus.OPEN and item.due_date is not None and item.due_date < today
+    overdue = is_overdue(item.status, item.due_date, item.snoozed_until, today)  # today: the owner's
     effort = "—" if item.effort_days is None else fmt_days(item.effort_days)
     return ActionRow(
         id=item.id, description=item.description, owner=owner, due=item.due_date, status=item.status,
@@ -87,45 +87,39 @@ Signoffs = tuple[list[SignoffRow], SignoffProgress, list[Condition]]
 
 
 def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
-    """Per role, the current decision (newest not outdated), else the newest outdated one, marked."""
+    """Per role, as the sign-off lifecycle reads it (bot.signoffs.service.signoff_progress, the one rule): the
+    current decision, else the newest outdated one, marked; who actually signed, and a role reassigned since."""
+    progress = signoff_progress(m)
     rows: list[SignoffRow] = []
     conditions: list[Condition] = []
     revision = m.revision or 1
-    for slot in m.approval_slots:
-        history = sorted(slot.signoffs, key=lambda s: (s.decided_at, s.id))
-        current = next((s for s in reversed(history) if s.outdated_at is None), None)
-        shown = current or (history[-1] if history else None)
+    for role in progress.roles:
+        slot = role.slot
+        shown = role.current or role.outdated
         holder = name(slot.approver_id)
         if shown is None:
             rows.append(SignoffRow(slot.role, holder, None, "⏳ Pending", "—", None, False, slot.required))
             continue
-        outdated = current is None
+        outdated = role.current is None
         decision = mark(Decision, shown.decision)
         signer = name(shown.approver_id)
         behalf = getattr(shown, "on_behalf_of", None)
         by = f" by {signer}" if shown.approver_id != slot.approver_id else ""
         if behalf:
             by = f" by {signer} for {name(behalf)}"
+        if role.signer_changed:
+            by += f"; role since reassigned to {holder}"
         if outdated:
             signature = f"{OUTDATED} — {decision} rev {shown.revision}{by}; report now rev {revision}"
         else:
             signature = f"{decision} (rev {shown.revision}){by}"
-        rows.append(SignoffRow(slot.role, holder, shown.decision, signature, fmt_date(shown.decided_at),
-                               shown.revision, outdated, slot.required))
+        rows.append(SignoffRow(slot.role, signer if role.signer_changed else holder, shown.decision, signature,
+                               fmt_date(shown.decided_at), shown.revision, outdated, slot.required))
         who = f"{signer} ({slot.role})"
         for kind, text in (("Condition", shown.conditions), ("Rejection reason", shown.reason),
                            ("Comment", shown.comments)):
             if text and text.strip():
                 conditions.append(Condition(who, kind, text.strip(), outdated))
-    required = [r for r in rows if r.required]
-    progress = SignoffProgress(
-        required=len(required),
-        approved=sum(1 for r in required if r.approved),
-        with_conditions=sum(1 for r in required if r.approved and r.decision == Decision.APPROVED_WITH_CONDITIONS),
-        rejected=sum(1 for r in required if not r.outdated and r.decision == Decision.REJECTED),
-        outdated=sum(1 for r in required if r.outdated),
-        pending=sum(1 for r in required if r.decision is None),
-    )
     return rows, progress, conditions
 
 

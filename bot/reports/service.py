@@ -11,7 +11,7 @@ This module is the report's front door; the work is split by concern:
 
 from __future__ import annotations
 
-from bot.reports.data import ActionRow, SignoffProgress, SignoffRow
+from bot.reports.data import ActionRow, SignoffRow
 from bot.reports.formatting import (
     NOT_PROVIDED,
     fmt_date,
@@ -34,7 +34,6 @@ __all__ = [
     "LinkInvalid",
     "LinkTarget",
     "Report",
-    "SignoffProgress",
     "SignoffRow",
     "find_milestone",
     "fmt_date",

@@ -1,27 +1,26 @@
-"""The report's state for its summary band: Draft, In review, Changes requested or Accepted.
+"""The report's state for its summary band and banner, read from the sign-off lifecycle.
 
-One small function over the milestone's sign-off data, so that it can later be pointed at the sign-off
-lifecycle (bot.signoffs) without touching the report.
+The lifecycle is decided in one place, bot.signoffs.service.signoff_progress; this only names its states
+the way the report prints them.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from models import Decision, Milestone
+from bot.signoffs.service import signoff_progress
+from models import Milestone
 
-ReportState = Literal["Draft", "In review", "Changes requested", "Accepted"]
+ReportState = Literal["Draft", "In review", "Reopened", "Changes requested", "Accepted"]
 
 
 def report_state(m: Milestone) -> ReportState:
-    """Accepted once accepted; Changes requested while a current rejection stands; In review once sign-off
-    was asked for (a request or any decision); Draft before that. Needs approval_slots with their signoffs
-    and requests loaded."""
-    if m.accepted_at is not None:
+    """Needs the milestone's approval slots (with sign-offs and requests) and action items loaded."""
+    progress = signoff_progress(m)
+    if progress.state == "accepted":
         return "Accepted"
-    current = [s for slot in m.approval_slots for s in slot.signoffs if s.outdated_at is None]
-    if any(s.decision == Decision.REJECTED for s in current):
+    if progress.state == "changes_requested":
         return "Changes requested"
-    if any(slot.requests or slot.signoffs for slot in m.approval_slots):
-        return "In review"
+    if progress.state == "in_review":
+        return "Reopened" if progress.reopened else "In review"
     return "Draft"

@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
+    changes_for,
     dm_requests,
     dm_roles,
     pending_requests,
@@ -67,11 +68,11 @@ def run(ctx: JobContext) -> list[str]:
         for request, slot, milestone in pending_requests(session):
             link = report_link(settings, milestone.id, milestone.revision, now)
             by_person[request.approver_id].append(
-                (milestone, slot.role, request.id, request.requested_at, request.revision, link))
+                (milestone, slot.role, request.id, request.requested_at, changes_for(session, request), link))
     lines: list[str] = []
     for approver, waiting in by_person.items():
         tz = cached_profile(ctx.deps, ctx.client, approver).tz
-        if not is_working_time(local_now(now, tz), settings):  # type: ignore[arg-type]
+        if not is_working_time(local_now(now, tz), settings):
             continue  # outside their working hours: a later sweep today (their today) sends it
         today = local_date(now, tz)
         items = [item for item in waiting

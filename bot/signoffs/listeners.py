@@ -212,11 +212,11 @@ def confirm_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
     try:
         payload = views.RequestButton.unpack(action.get("value"))
         milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+        asked = flows.request_all(deps, client, milestone_id, user_id, _channel_of(body))
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
-    summary = _asked_summary(flows.request_all(deps, client, milestone_id, user_id, _channel_of(body)))
-    respond(text=summary, response_type="ephemeral", replace_original=True)
+    respond(text=_asked_summary(asked), response_type="ephemeral", replace_original=True)
 
 
 def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
@@ -226,10 +226,11 @@ def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient,
     try:
         payload = views.RequestButton.unpack(action.get("value"))
         milestone_id = _editable(deps, client, team_of(body), user_id, milestone_id=payload.milestone)
+        asked = flows.request_all(deps, client, milestone_id, user_id, "")
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
-    tell(client, body, _asked_summary(flows.request_all(deps, client, milestone_id, user_id, "")))
+    tell(client, body, _asked_summary(asked))
 
 
 def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
@@ -378,7 +379,7 @@ def view_report(ack: Ack) -> None:
 def home(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
     now = utcnow()
     items: list[views.WaitingItem] = [
-        (milestone, slot.role, request.id, request.requested_at, request.revision,
+        (milestone, slot.role, request.id, request.requested_at, service.changes_for(session, request),
          jobs.report_link(deps.settings, milestone.id, milestone.revision, now))
         for request, slot, milestone in service.pending_requests(session, user_id)
         if not team_id or milestone.team_id == team_id

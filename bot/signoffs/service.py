@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.errors import NotAllowed, NotFound
+from bot.signoffs.content import changes_since
 from models import ActionItem, ActionStatus, ApprovalSlot, Decision, Milestone, SignOff, SignOffRequest
 
 APPROVING = (Decision.APPROVED.value, Decision.APPROVED_WITH_CONDITIONS.value)
@@ -104,7 +105,7 @@ class SignoffProgress:
         """"3 of 4 approved (1 with conditions, 1 pending)"; "no approvers" without required roles."""
         if not self.required:
             return "no approvers"
-        extras = [f"{n} {what}" for n, what in ((self.conditional, "conditional"), (self.rejected, "rejected"),
+        extras = [f"{n} {what}" for n, what in ((self.conditional, "with open conditions"), (self.rejected, "rejected"),
                                                  (self.outdated, "outdated"),
                                                  (self.pending - self.outdated, "pending")) if n]
         return f"{self.approved} of {self.required} approved" + (f" ({', '.join(extras)})" if extras else "")
@@ -302,6 +303,12 @@ def earlier_requests(session: Session, request_ids: list[int]) -> list[int]:
         if previous is not None and previous not in earlier:
             earlier.append(previous)
     return earlier
+
+
+def changes_for(session: Session, request: SignOffRequest) -> dict[str, dict[str, int]] | None:
+    """For a re-ask: what changed since this approver's outdated sign-off of the role (None otherwise)."""
+    signed = signed_revision(session, [request])
+    return changes_since(session, request.slot.milestone, signed) if signed is not None else None
 
 
 def signed_revision(session: Session, requests: list[SignOffRequest]) -> int | None:

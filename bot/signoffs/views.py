@@ -344,7 +344,9 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
     if signoff.decision == Decision.REJECTED:
         blocks.append(_context(f"Edit the sections with `/milestone edit {esc(milestone.key)}`; the approvers are "
                                "asked again once your edits settle, or at once with *Request again*."))
-        again = [{"type": "button", "action_id": REQUEST_AGAIN, "text": plain("Request again"),
+        again = [{"type": "button", "action_id": OPEN_SECTIONS, "text": plain("Edit sections"),
+                  "value": str(milestone.id)},
+                 {"type": "button", "action_id": REQUEST_AGAIN, "text": plain("Request again"),
                   "value": RequestButton(milestone.id).pack()}]
     button = report_button(link, "owner_report", *again)
     if button:
@@ -389,13 +391,16 @@ def completeness_prompt(milestone: Milestone, empty: list[tuple[str, str]]) -> t
 
 # ---- Home and reminders ---------------------------------------------------------------------------------------
 
-WaitingItem = tuple[Milestone, str, int, datetime, int, str | None]  # milestone, role, request, asked, rev, link
+# milestone, role, request id, asked at, what changed since the approver last signed (re-asks), report link
+WaitingItem = tuple[Milestone, str, int, datetime, dict[str, dict[str, int]] | None, str | None]
 
 
 def _pending_item(item: WaitingItem) -> list[Block]:
-    milestone, role, request_id, asked, _revision, link = item
+    milestone, role, request_id, asked, changes, link = item
     blocks = [_section(f"*{_title(milestone)}* — sign as *{esc(role)}* · asked {_day(asked)} "
-                       f"(revision {milestone.revision})"), decision_buttons(request_id)]
+                       f"(revision {milestone.revision})"
+                       + (f"\n_Changed since you signed:_ {changes_line(changes)}" if changes else "")),
+              decision_buttons(request_id)]
     if link:
         blocks[-1]["elements"].append(
             {"type": "button", "action_id": VIEW_REPORT, "text": plain("View report"), "url": link})

@@ -219,7 +219,7 @@ def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing 
         return _Outcome(claimed, summary, skipped=True)
     own_sender = KINDS.get(summary[0], Kind()).send
     if claimed.takeover and outgoing.op == "post" and own_sender is None:
-        found = _find_sent(client, outgoing.channel, claimed.key)
+        found = _find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
         if found is not None:
             return _Outcome(claimed, summary, posted=found, found=True)
     try:
@@ -309,12 +309,18 @@ def _send(notifier: Notifier, outgoing: Outgoing, key: str) -> Posted:
     raise AssertionError("unreachable")
 
 
-def _find_sent(client: WebClient, channel: str, key: str) -> Posted | None:
-    """The message with this key, if Slack already has it (a sender died between Slack's answer and our mark)."""
+def _find_sent(client: WebClient, channel: str, key: str, thread_ts: str | None = None) -> Posted | None:
+    """The message with this key, if Slack already has it (a sender died between Slack's answer and our mark).
+    A thread reply is looked for among the thread's replies: Slack's history lists top-level messages only."""
     try:
         if channel.startswith(("U", "W")):
             channel = client.conversations_open(users=channel)["channel"]["id"]
-        history = client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True)
+        if thread_ts:
+            history = client.conversations_replies(channel=channel, ts=thread_ts, limit=HISTORY_LOOKBACK,
+                                                   include_all_metadata=True)
+        else:
+            history = client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK,
+                                                   include_all_metadata=True)
     except SlackApiError as error:
         log.warning("outbox: could not read the history of %s: %s", channel, error.response.get("error"))
         return None

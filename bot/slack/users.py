@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core.db import insert_ignore, upsert
@@ -37,6 +39,22 @@ def cached_profile(deps: Deps, client: WebClient, user_id: str, *, max_age: time
     user = fetch_user(client, user_id)
     with deps.session() as session:
         return store_profile(session, user_id, user)
+
+
+def refresh_profiles(deps: Deps, client: WebClient, user_ids: list[str]) -> None:
+    """Refresh these (stale) profiles: users.info for each, SEND_CONCURRENCY at a time and outside any
+    transaction, then stored together. A failed store is logged; the next sweep tries again."""
+    if not user_ids:
+        return
+    workers = max(1, min(deps.settings.send_concurrency, len(user_ids)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="users-info") as pool:
+        fetched = list(zip(user_ids, pool.map(lambda u: fetch_user(client, u), user_ids), strict=True))
+    try:
+        with deps.session() as session:
+            for user_id, user in fetched:
+                store_profile(session, user_id, user)
+    except SQLAlchemyError as error:
+        log.warning("could not store %d refreshed profiles: %s", len(fetched), error)
 
 
 def fetch_user(client: WebClient, user_id: str) -> dict[str, Any] | None:
