@@ -15,8 +15,11 @@ def run(ctx: JobContext) -> list[str]:
     flows.configure(ctx.deps.settings)
     if not ctx.deps.settings.canvas:
         return []
-    with ctx.deps.session() as session:
+    with ctx.deps.read() as session:  # usually nothing is stale: no write lock for that
         stale = service.stale_canvases(session, ctx.now.date())
+    if not stale:
+        return []
+    with ctx.deps.session() as session:
         ids = [flows.canvas_owed(session, milestone_id, ctx.now) for milestone_id, _ in stale]
     results = outbox.deliver(ctx.deps, ctx.client, ids, ctx.now)
     return [f"{r.status} {r.kind} {r.recipient_id}" + (f": {r.detail}" if r.detail else "") for r in results]
