@@ -25,7 +25,7 @@ def create_app(settings: Settings, deps: Deps | None = None) -> tuple[App, Deps]
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     deps = deps or make_deps(settings)
     app = App(
-        token=settings.slack_bot_token,
+        # The token comes with the client (bolt warns "`token` will be unused" when given both).
         signing_secret=settings.slack_signing_secret,
         client=make_web_client(settings),
         # auth.test runs on the first request instead of at boot, so a start never needs Slack to be up.

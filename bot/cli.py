@@ -62,15 +62,36 @@ def _db_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our one line says what happened, not its chatter
     from models import migrate
 
     if args.action == "upgrade":
-        migrate.upgrade(settings.database_url)
-        print(f"database is at the latest revision ({_safe_url(settings.database_url)})")
+        applied = migrate.upgrade_applied(settings.database_url)
+        where = _safe_url(settings.database_url)
+        if applied:
+            print(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}")
+        else:
+            print(f"{where} was already at the latest revision; nothing to apply")
     else:
         migrate.check(settings.database_url)
         print("models and migrations agree")
     return 0
+
+
+def _me() -> str:
+    """How the person ran us, so a hint they paste works in their shell: `.venv/bin/milestone-bot` from a fresh
+    clone (the bare name only when it is on PATH)."""
+    import os
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0]
+    if not argv0.endswith("milestone-bot"):
+        return "python -m bot.cli"
+    if shutil.which("milestone-bot") and os.path.samefile(shutil.which("milestone-bot") or "", argv0):
+        return "milestone-bot"
+    relative = os.path.relpath(argv0)
+    return relative if not relative.startswith("..") else argv0
 
 
 def _safe_url(url: str) -> str:
@@ -161,7 +182,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Demo milestone {DEMO_KEY} is in {_safe_url(settings.database_url)}")
     print(md_path)
     print(html_path)
-    print(f"Open the HTML file in a browser; `milestone-bot report {DEMO_KEY} --format html` renders it again.")
+    print(f"Open the HTML file in a browser; `{_me()} report {DEMO_KEY} --format html` renders it again.")
     return 0
 
 

@@ -99,6 +99,7 @@ class Settings:
     log_level: str = "INFO"
     # Messages sent at once by one process (the outbox's senders); Slack's own limits still apply.
     send_concurrency: int = 8
+    currency: str = "USD"  # a new milestone's budget currency (each milestone may change its own)
     # A canvas per milestone, kept current (bot.canvas); off: no canvases are made or written.
     canvas: bool = True
 
@@ -153,8 +154,16 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         report_link_ttl_hours=_int("REPORT_LINK_TTL_HOURS", 24 * 7),
         log_level=(env("LOG_LEVEL", "").strip() or "INFO").upper(),
         send_concurrency=max(1, _int("SEND_CONCURRENCY", 8)),
+        currency=_currency("CURRENCY", "USD"),
         canvas=(env("CANVAS", "").strip().lower() or "on") not in ("off", "false", "0", "no"),
     )
+
+
+def _currency(name: str, default: str) -> str:
+    value = (os.environ.get(name, "").strip() or default).upper()
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise SettingsError(f"{name} must be a three-letter currency code such as USD or EUR, not {value!r}")
+    return value
 
 
 def exit_on_settings_error(error: SettingsError) -> None:

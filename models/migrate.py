@@ -21,6 +21,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def upgrade_applied(database_url: str) -> list[str]:
+    """Upgrade to head; the migrations it applied, oldest first, as `0002 (what it does)`; [] when current."""
+    from alembic.script import ScriptDirectory
+
+    before, _head = pending(database_url)
+    if before is None:
+        return []
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    start = None if before == "empty" else before
+    steps = list(script.iterate_revisions("heads", start))  # newest first, down to (not including) start
+    upgrade(database_url)
+    return [f"{step.revision} ({step.doc})" if step.doc else step.revision for step in reversed(steps)]
+
+
 def check(database_url: str) -> None:
     """Raise if the models and the migrations disagree (alembic's autogenerate finds a difference)."""
     command.check(alembic_config(database_url))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +37,23 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK_TIMEOUT_MS = 500
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+_SQLITE_ONLY: list[str] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _SQLITE_ONLY[:] = [item.nodeid for item in items if "sqlite" in item.nodeid and "postgresql" not in BACKENDS]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it when only half the suite ran: without TEST_DATABASE_URL the PostgreSQL runs are not collected."""
+    if _SQLITE_ONLY:
+        terminalreporter.write_line(
+            f"PostgreSQL half not run: {len(_SQLITE_ONLY)} database tests ran on SQLite only. Set "
+            "TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test to run them on PostgreSQL too.",
+            yellow=True,
+        )
 
 USERS = {
     "UOWNER": {"name": "Olivia Owner", "tz": "America/New_York"},
@@ -207,6 +224,23 @@ def bot(server: Server, slack: FakeSlack, db: sessionmaker[Session]) -> Iterator
     """Signed requests to the running bot, on empty tables, with the fake Slack reset."""
     yield SlackSender(server.base_url, slack)
     wait_until_quiet(slack)
+    wait_until_owed_work_is_done(db)
+    wait_until_quiet(slack)
+
+
+def wait_until_owed_work_is_done(db: sessionmaker[Session], limit: float = 15.0) -> None:
+    """Wait until no message is being sent (no claimed outbox row): work that makes no Slack call for a while
+    (rendering a PDF before its upload) must not land in the next test's tables."""
+    from models import Delivery, DeliveryStatus
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with db() as session:
+            claimed = session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.CLAIMED))
+        if not claimed:
+            return
+        time.sleep(0.1)
 
 
 @contextmanager

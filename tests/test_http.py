@@ -59,12 +59,14 @@ def test_every_registered_subcommand_is_in_help(bot: SlackSender) -> None:
             assert f"/milestone {esc(usage)}" in help_text, name
 
 
-def test_unknown_subcommand_gets_a_short_error_and_the_help(bot: SlackSender) -> None:
-    answer = bot.command("frobnicate <!channel>").json()
+def test_unknown_subcommand_gets_did_you_mean_and_a_pointer_to_help(bot: SlackSender) -> None:
+    answer = bot.command("shwo <!channel>").json()
     assert answer["response_type"] == "ephemeral"
-    first = answer["blocks"][0]["text"]["text"]
-    assert "Unknown command `frobnicate`" in first
-    assert "/milestone help" in json.dumps(answer["blocks"])
+    assert answer["text"] == (":warning: There is no `/milestone shwo`. Did you mean `/milestone show`? "
+                              "`/milestone help` lists every command.")
+    assert "blocks" not in answer or not answer["blocks"]  # not the whole list again
+    odd = bot.command("<!channel>").json()["text"]
+    assert "&lt;!channel&gt;" in odd and "Did you mean" not in odd
 
 
 def test_url_verification_echoes_the_challenge(bot: SlackSender) -> None:

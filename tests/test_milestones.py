@@ -51,7 +51,7 @@ def create(bot: SlackSender, slack: FakeSlack, values: dict[str, Any] | None = N
 
 def wait_confirmations(slack: FakeSlack, user_id: str, count: int) -> list[Any]:
     """The "milestone created" DMs to `user_id`, once there are at least `count` of them."""
-    return slack.wait_for("chat.postMessage", count, where=lambda c: c.params.get("channel") == f"D{user_id}")
+    return slack.wait_for("chat.postMessage", count, where=lambda c: (c.response or {}).get("channel") == f"D{user_id}")
 
 
 def arrange(db: sessionmaker[Session], key: str = "M-001", owner: str = "UOWNER", **columns: Any) -> int:
@@ -118,7 +118,7 @@ def test_creating_a_milestone_stores_it_with_slots_and_editors_and_tells_creator
     posted = slack.wait_for("chat.postMessage", 2)
     channel_post = next(c for c in posted if c.params["channel"] == CHANNEL)
     assert "M-001" in channel_post.params["text"] and "Checkout revamp" in channel_post.params["text"]
-    dm = next(c for c in posted if c.params["channel"] == "DUOWNER")
+    dm = next(c for c in posted if (c.response or {}).get("channel") == "DUOWNER")
     assert "M-001" in dm.params["text"]
     buttons = [e["action_id"] for b in dm.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert "milestone_sections" in buttons and "section_edit" in buttons
@@ -179,7 +179,7 @@ def test_a_channel_without_the_bot_gets_no_post_and_the_creator_learns_how_to_in
     bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
 ) -> None:
     create(bot, slack, {"report_channel_id": CHANNEL_NOT_IN})
-    dm = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "DUOWNER")[0]
+    dm = slack.wait_for("chat.postMessage", where=lambda c: (c.response or {}).get("channel") == "DUOWNER")[0]
     assert "/invite @Milestone Bot" in json.dumps(dm.params["blocks"])
     assert CHANNEL_NOT_IN not in slack.messages
     assert count(db, Milestone) == 1
@@ -288,7 +288,7 @@ def test_home_lists_the_milestones_i_own_or_edit(bot: SlackSender, slack: FakeSl
     call = slack.wait_for("views.publish")[0]
     assert call.response["ok"], call.response
     dumped = json.dumps(call.params["view"], ensure_ascii=False)
-    assert "Milestones you own or edit" in dumped
+    assert "Your milestones" in dumped
     assert "M-001 · Mine" in dumped and "M-003 · Edited by me" in dumped and "Not mine" not in dumped
     assert "sign-off 1/2" in dumped
     assert "milestone_new_button" in dumped
@@ -301,12 +301,16 @@ def test_home_with_many_milestones_passes_slack_limits(bot: SlackSender, slack: 
     bot.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home", "event_ts": "1.0"}, event_id="EvH2")
     call = slack.wait_for("views.publish")[0]
     assert call.response["ok"], call.response
-    assert "… and 20 older" in json.dumps(call.params["view"], ensure_ascii=False)
+    assert "Showing 5 of 40." in json.dumps(call.params["view"], ensure_ascii=False)
 
 
 def test_new_milestone_button_on_home_opens_the_form(bot: SlackSender, slack: FakeSlack,
                                                      db: sessionmaker[Session]) -> None:
-    bot.block_action("milestone_new_button", value="new", view={"id": "VHOME", "type": "home", "blocks": []})
+    bot.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home", "event_ts": "1.0"}, event_id="EvH3")
+    home = slack.wait_for("views.publish")[0].response["view"]
+    value = next(e["value"] for b in home["blocks"] for e in b.get("elements", [])
+                 if e.get("action_id") == "milestone_new_button")
+    bot.block_action("milestone_new_button", value=value, view=home)
     view = slack.wait_for("views.open")[0].response["view"]
     assert view["callback_id"] == "milestone_new"
 

@@ -38,7 +38,11 @@ _TYPED = {"int": "7", "decimal": "12.5", "money": "1250", "percent": "95", "date
 
 def _values(key: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for spec in get_section(key).specs():
+    section = get_section(key)
+    kind = next((s for s in section.specs() if s.name == section.variant_field), None)
+    # A table of several kinds (risks) shows only the fields of the kind chosen (the last one, as below).
+    specs = section.specs_for(list(kind.choices)[-1].value) if kind and kind.choices else section.specs()
+    for spec in specs:
         if spec.kind == "select" and spec.choices is not None:
             values[spec.name] = list(spec.choices)[-1].value
         elif spec.kind == "bool":
@@ -71,7 +75,8 @@ def _opened(bot: SlackSender, slack: FakeSlack, text: str) -> dict[str, Any]:
 
 def _edit_columns(bot: SlackSender, slack: FakeSlack, key: str, values: dict[str, Any] | None = None) -> None:
     view = _opened(bot, slack, f"edit M-001 {key}")
-    assert bot.submit_view(view, values if values is not None else _values(key)).json() is None
+    answer = bot.submit_view(view, values if values is not None else _values(key)).json()
+    assert answer["response_action"] == "update"  # opened by a command, the form confirms the save in place
     time.sleep(0.3)  # the content hook runs after the answer
     wait_until_quiet(slack)
 

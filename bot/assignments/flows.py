@@ -258,9 +258,9 @@ def section_form_view(session: Session, milestone: Milestone, section: Section) 
 
     if section.is_table:
         rows = [(row.id, registry.row_values(row, section)) for row in registry.rows(milestone, section)]
-        meta = section_views.metadata(m=milestone.id, s=section.key)
-        return section_views.rows_modal(milestone, section, rows, meta)
-    meta = section_views.metadata(m=milestone.id, s=section.key)
+        meta = section_views.metadata_of(section_views.SectionContext(milestone.id, section.key, None, False))
+        return section_views.rows_modal(milestone, section, rows, meta, milestone.currency)
+    meta = section_views.metadata_of(section_views.SectionContext(milestone.id, section.key, None, False))
     return section_views.form_modal(milestone, section, registry.current_values(milestone, section), meta)
 
 

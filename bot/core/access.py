@@ -21,11 +21,14 @@ def normalize_key(raw: str) -> str:
 
 
 def get_by_key(session: Session, team_id: str, key: str) -> Milestone:
-    milestone = session.scalar(
-        select(Milestone).where(Milestone.team_id == team_id, Milestone.key == normalize_key(key))
-    )
+    """The milestone with this ID. Only a well-formed ID is echoed back: typed text never reaches a message
+    unescaped (and `M-²` is no ID)."""
+    normalized = normalize_key(key)
+    if not KEY_PATTERN.match(normalized):
+        raise NotFound("No milestone has that ID: IDs look like M-042. `/milestone list` shows them.")
+    milestone = session.scalar(select(Milestone).where(Milestone.team_id == team_id, Milestone.key == normalized))
     if milestone is None:
-        raise NotFound(f"No milestone `{normalize_key(key)}` in this workspace. `/milestone list` shows them.")
+        raise NotFound(f"No milestone `{normalized}` in this workspace. `/milestone list` shows them.")
     return milestone
 
 

@@ -120,17 +120,34 @@ def find_response(session: Session, signing_key: bytes, milestone: Milestone, us
     )
 
 
-def answered_set(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> set[str]:
-    """Which of these people have answered (anonymously or not), by their fingerprints."""
+def answered_by(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> dict[
+    str, bool
+]:
+    """Which of these people have answered, by their fingerprints: user id → whether the answer is anonymous."""
     by_hash = {respondent_hash(signing_key, milestone.team_id, milestone.id, u): u for u in user_ids}
     if not by_hash:
-        return set()
-    found = session.scalars(
-        select(FeedbackResponse.respondent_hash).where(
+        return {}
+    found = session.execute(
+        select(FeedbackResponse.respondent_hash, FeedbackResponse.anonymous).where(
             FeedbackResponse.milestone_id == milestone.id, FeedbackResponse.respondent_hash.in_(list(by_hash))
         )
     ).all()
-    return {by_hash[h] for h in found}
+    return {by_hash[h]: bool(anonymous) for h, anonymous in found}
+
+
+def answered_set(session: Session, signing_key: bytes, milestone: Milestone, user_ids: Iterable[str]) -> set[str]:
+    """Which of these people have answered (anonymously or not)."""
+    return set(answered_by(session, signing_key, milestone, user_ids))
+
+
+# A breakdown (by group, the acceptance testers' rate) of fewer answers than this is not shown: with one or two
+# answers in a group, everyone who knows who is in it knows what they answered.
+MIN_GROUP_ANSWERS = 3
+
+
+def shown_count(count: int) -> str:
+    """A group's size as a breakdown may show it."""
+    return str(count) if count >= MIN_GROUP_ANSWERS else f"fewer than {MIN_GROUP_ANSWERS} answers"
 
 
 # ---- Answers -----------------------------------------------------------------------------------------
@@ -258,6 +275,9 @@ class SkipReason(StrEnum):
 class RequestPlan:
     to_ask: list[str] = field(default_factory=list)
     skipped: list[tuple[str, SkipReason]] = field(default_factory=list)
+    # People skipped because they answered anonymously: counted, never named (naming them would tie them
+    # to "an anonymous answer" for whoever reads the list).
+    skipped_unnamed: int = 0
 
 
 def claim_requests(
@@ -270,10 +290,12 @@ def claim_requests(
     owners asking at once DM each person once.
     """
     plan = RequestPlan()
-    answered = answered_set(session, signing_key, milestone, user_ids)
+    answered = answered_by(session, signing_key, milestone, user_ids)
     for user_id in dict.fromkeys(user_ids):
         if user_id == requester_id:
             plan.skipped.append((user_id, SkipReason.SELF))
+        elif answered.get(user_id):
+            plan.skipped_unnamed += 1
         elif user_id in answered:
             plan.skipped.append((user_id, SkipReason.ANSWERED))
         elif insert_ignore(
@@ -286,23 +308,6 @@ def claim_requests(
         else:
             plan.skipped.append((user_id, SkipReason.ASKED))
     return plan
-
-
-def record_dm(session: Session, milestone_id: int, user_id: str, channel: str, ts: str) -> None:
-    session.execute(
-        update(FeedbackRequest)
-        .where(FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id)
-        .values(dm_channel=channel, dm_ts=ts)
-    )
-
-
-def forget_request(session: Session, milestone_id: int, user_id: str) -> None:
-    """The DM could not be sent: drop the claim so the person can be asked again later."""
-    session.execute(
-        delete(FeedbackRequest).where(
-            FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id
-        )
-    )
 
 
 @dataclass(frozen=True)
@@ -329,3 +334,43 @@ def due_reminders(session: Session, now: datetime, after: timedelta) -> list[tup
 
 def mark_reminded(session: Session, request_id: int, now: datetime) -> None:
     session.execute(update(FeedbackRequest).where(FeedbackRequest.id == request_id).values(reminded_at=now))
+
+
+def pending_for(session: Session, signing_key: bytes, user_id: str, team_id: str, limit: int = 20) -> list[
+    tuple[Milestone, str]
+]:
+    """Feedback asked of this person and not given yet, newest request first: (milestone, who asked)."""
+    rows = session.execute(
+        select(Milestone, FeedbackRequest.requested_by)
+        .join(FeedbackRequest, FeedbackRequest.milestone_id == Milestone.id)
+        .where(FeedbackRequest.user_id == user_id, Milestone.team_id == team_id)
+        .order_by(FeedbackRequest.requested_at.desc())
+        .limit(limit)
+    ).all()
+    return [(m, by) for m, by in rows if find_response(session, signing_key, m, user_id) is None]
+
+
+def request_ids(session: Session, milestone_id: int, user_ids: Sequence[str]) -> dict[str, int]:
+    """The request rows of these people for this milestone: user id → request id."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(FeedbackRequest.user_id, FeedbackRequest.id).where(
+        FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id.in_(list(user_ids)))).all()
+    return {user_id: request_id for user_id, request_id in rows}
+
+
+def request_dm(session: Session, milestone_id: int, user_id: str) -> tuple[str, str] | None:
+    """Where the request DM to this person landed, if it was sent."""
+    row = session.execute(select(FeedbackRequest.dm_channel, FeedbackRequest.dm_ts).where(
+        FeedbackRequest.milestone_id == milestone_id, FeedbackRequest.user_id == user_id)).one_or_none()
+    return (row[0], row[1]) if row is not None and row[0] and row[1] else None
+
+
+def record_dm(session: Session, request_id: int, channel: str, ts: str) -> None:
+    session.execute(update(FeedbackRequest).where(FeedbackRequest.id == request_id)
+                    .values(dm_channel=channel, dm_ts=ts))
+
+
+def forget_request(session: Session, request_id: int) -> None:
+    """The DM could not be sent: drop the claim so the person can be asked again later."""
+    session.execute(delete(FeedbackRequest).where(FeedbackRequest.id == request_id))

@@ -2,27 +2,52 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+from bot.core.formats import day
 from bot.feedback.service import (
     ACCEPTS_NO,
     ACCEPTS_YES,
     ANONYMOUS_OPTION,
+    MIN_GROUP_ANSWERS,
     FeedbackMetrics,
     RequestCounts,
     RequestPlan,
+    shown_count,
 )
 from bot.slack.forms import Block, field_block, modal, option, plain
+from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate, user
 from models import Milestone
 from models.base import field_spec
 from models.feedback import FeedbackGroup, FeedbackResponse, FeedbackTheme
 
 SUBMIT_CALLBACK = "feedback_submit"
-GIVE_ACTION = "feedback_give"
+GIVE_ACTION = "feedback_give"  # button, value: GiveFeedback
+
+
+@dataclass(frozen=True)
+class GiveFeedback(Payload):
+    """A "Give feedback" button (DM, channel post, App Home)."""
+
+    KIND: ClassVar[str] = "feedback.give"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class FeedbackForm(Payload):
+    """The answer modal's metadata: the milestone, and whether App Home opened it (refresh it after)."""
+
+    KIND: ClassVar[str] = "feedback.form"
+    milestone: int
+    from_home: bool
+
+
+def give_value(milestone_id: int) -> str:
+    return GiveFeedback(milestone_id).pack()
 
 SATISFACTION_LABELS = {
     1: "1 · Very dissatisfied",
@@ -61,14 +86,9 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def metadata(milestone_id: int, dm: tuple[str, str] | None = None, *, from_home: bool = False) -> str:
-    """What the submission needs back: the milestone, the request DM to mark answered, whether Home opened it."""
-    data: dict[str, Any] = {"milestone_id": milestone_id}
-    if dm:
-        data["dm"] = list(dm)
-    if from_home:
-        data["home"] = True
-    return json.dumps(data)
+def metadata(milestone_id: int, *, from_home: bool = False) -> str:
+    """What the submission needs back; the request DM to mark answered is found in the database."""
+    return FeedbackForm(milestone_id, from_home).pack(limit=PRIVATE_METADATA_LIMIT)
 
 
 def feedback_modal(
@@ -81,7 +101,7 @@ def feedback_modal(
     intro = f"*{esc(milestone.key)} · {esc(milestone.name)}*\nHow did this milestone go for you? It takes a minute."
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
     if previous is not None:
-        when = previous.updated_at.strftime("%-d %b %Y")
+        when = day(previous.updated_at)
         blocks.append(_context(f":pencil2: You answered on {when}. Your answer is filled in below; "
                                "sending replaces it."))
     elif answered_anonymously:
@@ -163,9 +183,24 @@ def request_message(milestone: Milestone, requester_id: str, *, reminder: bool) 
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "feedback", "elements": [
             {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"), "style": "primary",
-             "value": str(milestone.id)},
+             "value": give_value(milestone.id)},
         ]},
         _context("You can answer anonymously."),
+    ]
+    return f"Feedback on {milestone.key}", blocks
+
+
+def channel_post(milestone: Milestone, requester_id: str) -> tuple[str, list[Block]]:
+    """One message in a channel: anyone there can answer (each person once), anonymously if they like."""
+    text = (f":speech_balloon: {user(requester_id)} asks for feedback on *{esc(milestone.key)} · "
+            f"{esc(milestone.name)}*.\nAnyone here can answer: it takes a minute.")
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}},
+        {"type": "actions", "block_id": "feedback", "elements": [
+            {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"), "style": "primary",
+             "value": give_value(milestone.id)},
+        ]},
+        _context("Only you see your form. You can answer anonymously; one answer per person."),
     ]
     return f"Feedback on {milestone.key}", blocks
 
@@ -177,7 +212,7 @@ def answered_message(milestone: Milestone) -> tuple[str, list[Block]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "feedback", "elements": [
             {"type": "button", "action_id": GIVE_ACTION, "text": plain("Change my answer"),
-             "value": str(milestone.id)},
+             "value": give_value(milestone.id)},
         ]},
     ]
     return f"You gave feedback on {milestone.key}", blocks
@@ -196,10 +231,12 @@ def request_report(
     else:
         lines.append(f"No one new was asked for feedback on *{esc(milestone.key)}*.")
     by_reason: dict[str, list[str]] = {}
-    for user_id, reason in plan.skipped:
-        by_reason.setdefault(str(reason), []).append(user_id)
+    for user_id, skip in plan.skipped:
+        by_reason.setdefault(str(skip), []).append(user_id)
     for reason, users in by_reason.items():
         lines.append(f"Skipped ({reason}): {_names(users)}.")
+    if plan.skipped_unnamed:
+        lines.append(f"{plan.skipped_unnamed} {_people(plan.skipped_unnamed)} skipped: they already answered.")
     for user_id, code in failed:
         lines.append(f":warning: Could not DM {user(user_id)} ({esc(code)}); they can be asked again later.")
     for channel_id, code in unread:
@@ -246,7 +283,7 @@ def summary_blocks(
     title = f"Stakeholder feedback — {milestone.key}"
     blocks: list[Block] = [
         {"type": "header", "text": plain(title, 150)},
-        _context(f"{esc(milestone.name)} · computed from the answers at {now.strftime('%-d %b %Y %H:%M')} UTC · "
+        _context(f"{esc(milestone.name)} · computed from the answers at {day(now)} {now:%H:%M} UTC · "
                  "only you can see this"),
     ]
     asked = (f"{counts.answered} of the {_plural(counts.asked, 'person', 'people')} asked "
@@ -261,12 +298,14 @@ def summary_blocks(
     nps_counts = (f"{_plural(metrics.promoters, 'promoter', 'promoters')} · "
                   f"{_plural(metrics.passives, 'passive', 'passives')} · "
                   f"{_plural(metrics.detractors, 'detractor', 'detractors')}")
-    if metrics.acceptance_rate is not None:
+    if metrics.acceptance_rate is not None and metrics.acceptance_total < MIN_GROUP_ANSWERS:
+        acceptance = "fewer than 3 answers from acceptance testers"
+    elif metrics.acceptance_rate is not None:
         testers = _plural(metrics.acceptance_total, "acceptance tester accepts", "acceptance testers accept")
         acceptance = f"{fmt_decimal(metrics.acceptance_rate)}% ({metrics.acceptance_yes} of {testers})"
     else:
         acceptance = "no acceptance testers have answered yet"
-    groups = " · ".join(f"{g.label} {n}" for g, n in metrics.by_group.items() if n) or "—"
+    groups = " · ".join(f"{g.label}: {shown_count(n)}" for g, n in metrics.by_group.items() if n) or "—"
     fields = [
         f"*Responses*\n{metrics.count}" + (f" ({asked})" if counts.asked else ""),
         f"*Average satisfaction*\n{fmt_decimal(metrics.avg_satisfaction)} / 5",
@@ -300,6 +339,6 @@ def home_blocks(pending: list[tuple[Milestone, str]]) -> list[Block]:
                      "text": truncate(f"*{esc(milestone.key)} · {esc(milestone.name)}* — asked by {user(requester)}",
                                       3000)},
             "accessory": {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"),
-                          "value": str(milestone.id)},
+                          "value": give_value(milestone.id)},
         })
     return blocks

@@ -1,4 +1,6 @@
-"""App Home: each feature contributes a section (deps.home_sections); this publishes them together."""
+"""App Home, assembled here from every feature's part: the introduction for a first visit, the "Needs you"
+queue (sign-offs waiting, your action items, feedback asked of you), the hubs of your milestones, recently
+posted reports. Then published."""
 
 from __future__ import annotations
 
@@ -6,32 +8,63 @@ import logging
 from typing import Any
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
+from bot.feedback import service as feedback_service
+from bot.feedback import views as feedback_views
+from bot.home import service, views
+from bot.milestones import views as milestone_views
+from bot.signoffs import content as signoff_content
+from bot.signoffs import views as signoff_views
+from bot.slack.permissions import load_milestone
+from models import utcnow
 
 log = logging.getLogger(__name__)
-MAX_HOME_BLOCKS = 100
+MAX_HOME_BLOCKS = views.MAX_BLOCKS
 
 
-def build_home(deps: Deps, user_id: str, team_id: str) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Milestone Bot"}},
-    ]
+def _others(deps: Deps, session: Session, user_id: str, team_id: str) -> list[list[dict[str, Any]]]:
+    """What other features say waits for this person (sign-off requests, their action items), each drawn by
+    that feature (bot.signoffs, bot.actions register theirs in deps.home_sections). A part without any
+    button is only a "nothing here" line: the queue leaves it out."""
+    parts = [section(session, user_id, team_id) for section in deps.home_sections]
+    return [part for part in parts if views.has_buttons(part)]
+
+
+def _feedback(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
+    pending = feedback_service.pending_for(session, deps.settings.signing_key, user_id, team_id)
+    return feedback_views.home_blocks(pending[:5])
+
+
+def build_home(deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) -> dict[str, Any]:
+    now = utcnow()
     with deps.session() as session:
-        for section in deps.home_sections:
-            blocks.extend(section(session, user_id, team_id))
-    if len(blocks) == 1:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": "Nothing yet: start with `/milestone new` or `/milestone help`."},
-            }
-        )
-    if len(blocks) > MAX_HOME_BLOCKS:  # Slack refuses a Home tab over 100 blocks
-        more = {"type": "context", "elements": [{"type": "mrkdwn", "text": "More in `/milestone list`."}]}
-        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], more]
-    return {"type": "home", "blocks": blocks}
+        newcomer = service.is_newcomer(session, team_id, user_id)
+        parts = [*_others(deps, session, user_id, team_id), _feedback(deps, session, user_id, team_id)]
+        hubs, total = service.hubs(session, team_id, user_id, shown, now)
+        blocks = [*views.top(newcomer), *views.queue(parts)]
+        if hubs:  # owners and editors; an approver or an item owner sees the queue only
+            blocks += views.hubs(hubs, total, shown)
+        blocks += views.recent(service.recent_posts(session, team_id, user_id))
+    return {"type": "home", "blocks": views.fit(blocks)}
 
 
-def publish_home(client: WebClient, deps: Deps, user_id: str, team_id: str) -> None:
-    client.views_publish(user_id=user_id, view=build_home(deps, user_id, team_id))
+def publish_home(client: WebClient, deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) -> None:
+    client.views_publish(user_id=user_id, view=build_home(deps, user_id, team_id, shown))
+
+
+def signoff_prompt(deps: Deps, client: WebClient, trigger_id: str, team_id: str, milestone_id: int) -> None:
+    """Home's "Request sign-off": the same completeness check as `/milestone signoff`, in a modal."""
+    with deps.session() as session:
+        milestone = load_milestone(session, team_id, milestone_id)
+        empty = signoff_content.empty_sections(milestone)
+        _text, blocks = signoff_views.completeness_prompt(milestone, empty)
+        if not empty:  # nothing to warn about: keep only the button, with a plain question
+            question = (f"*{milestone_views.title(milestone)}*: every section is filled in. Ask the "
+                        f"approvers to sign revision {milestone.revision}?")
+            asks = [e for b in blocks if b.get("type") == "actions" for e in b["elements"]
+                    if e.get("action_id") == signoff_views.CONFIRM_REQUEST]
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": question}},
+                      {"type": "actions", "block_id": "signoff_confirm", "elements": asks}]
+    client.views_open(trigger_id=trigger_id, view=views.signoff_prompt_modal(blocks))

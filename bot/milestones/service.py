@@ -17,12 +17,12 @@ from bot.core import audit
 from bot.core.access import KEY_PATTERN, next_free_key, normalize_key
 from bot.core.errors import InvalidInput
 from bot.core.fields import check_date_order
-from bot.sections.service import parse_each
+from bot.sections.service import check_currency, parse_each
 from models import STANDARD_ROLES, ApprovalSlot, FieldSpec, Milestone, MilestoneEditor, SignOff, field_spec
 from models.base import FieldValue
 from models.signoffs import Decision
 
-NEW_COLUMNS = ("key", "name", "version", "status", "planned_start", "planned_end", "report_channel_id")
+NEW_COLUMNS = ("key", "name", "version", "status", "planned_start", "planned_end", "report_channel_id", "currency")
 APPROVED = (Decision.APPROVED.value, Decision.APPROVED_WITH_CONDITIONS.value)
 
 
@@ -37,10 +37,9 @@ EDITORS_FIELD = "editors"
 
 def new_milestone_specs() -> list[FieldSpec]:
     specs = [field_spec(Milestone, name) for name in NEW_COLUMNS]
-    channel = specs[-1]
-    specs[-1] = FieldSpec(
-        **{**channel.__dict__, "hint": "Where the bot posts about this milestone and its report. Invite the bot."}
-    )
+    where = NEW_COLUMNS.index("report_channel_id")
+    specs[where] = FieldSpec(**{**specs[where].__dict__, "hint": (
+        "Where the bot posts about this milestone and its report (a private channel needs /invite @Milestone Bot).")})
     for name, role in APPROVER_FIELDS.items():
         specs.append(FieldSpec(name=name, label=f"Approver: {role}", kind="user"))
     specs.append(
@@ -66,6 +65,7 @@ def parse_new(session: Session, team_id: str, raw: dict[str, Any]) -> dict[str, 
         elif session.scalar(select(Milestone.id).where(Milestone.team_id == team_id, Milestone.key == key)):
             errors["key"] = f"{key} is already taken in this workspace; {next_free_key(session, team_id)} is free."
     check_date_order(values, "planned_start", "planned_end", errors)
+    check_currency(values, errors)
     if not any(values.get(name) for name in APPROVER_FIELDS):
         errors[next(iter(APPROVER_FIELDS))] = "Choose at least one approver (any of the roles)."
     if errors:

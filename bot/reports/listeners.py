@@ -10,31 +10,41 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial, update_wrapper
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
-from bot.core.access import get_by_key
-from bot.core.errors import DomainError, InvalidInput
+from bot.core.access import ensure_can_edit, get_by_key
+from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.deps import Deps
+from bot.milestones.views import POST_REPORT, PREVIEW_REPORT, MilestoneRef
 from bot.reports import views
 from bot.reports.flows import attach_pdf
 from bot.reports.rendering import render_markdown
 from bot.reports.service import Report, load_report, sign_link
 from bot.settings import Settings
 from bot.slack import outbox
+from bot.slack.forms import modal
 from bot.slack.notifier import DeliveryError, Notifier
-from bot.slack.permissions import ensure_editor
+from bot.slack.permissions import admin_flag, load_milestone
+from bot.slack.replies import open_or_push, team_of, tell
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.text import channel as channel_ref
 from bot.slack.text import esc
 from bot.slack.users import fetch_user, store_profile
-from models import Milestone, ReportPost, utcnow
+from models import Delivery, Milestone, ReportPost, utcnow
 
 log = logging.getLogger(__name__)
 FINAL_REPORT = "final_report"
+PREVIEW_ACTION = PREVIEW_REPORT  # button, value: MilestoneRef (App Home, show)
+POST_ACTION = POST_REPORT  # button, value: MilestoneRef, after a confirmation
+PREVIEW_CALLBACK = "report_preview_modal"
 # users.info look-ups per report for people whose names are not cached (the rest show as ids).
 MAX_NAME_LOOKUPS = 30
 USAGE = "Usage: `/milestone report M-042` · `/milestone report M-042 #channel` · `/milestone report M-042 preview`"
@@ -140,84 +150,151 @@ def _parse(args: list[str]) -> tuple[str, str | None, bool]:
     return key, channel, preview
 
 
-def register(app: App, deps: Deps) -> None:
-    def report_command(ctx: CommandContext) -> None:
-        key, channel_arg, preview = _parse(ctx.args)
-        ctx.ack_now()  # loading and rendering can take longer than Slack's 3 seconds
-        with deps.session() as session:
-            milestone = get_by_key(session, ctx.team_id, key)
-            channel = channel_arg or milestone.report_channel_id
-            if not preview:
-                ensure_editor(session, ctx.client, milestone, ctx.user_id)
-                if not channel:
-                    raise InvalidInput({"channel": (
-                        f"{milestone.key} has no report channel yet. Post it with "
-                        f"`/milestone report {milestone.key} #channel`, or set one with "
-                        f"`/milestone edit {milestone.key}`.")})
-            milestone_id = milestone.id
-        report = compile_report(deps, ctx.client, milestone_id)
-        markdown = "" if preview else render_markdown(report)
-        if preview or not channel:
-            where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
-            text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
-            ctx.reply(text, blocks)
-            return
-        published = publish(ctx.client, deps, report, markdown, channel, posted_by=ctx.user_id)
-        answer = (f":white_check_mark: Posted the {esc(report.key)} report (revision {report.revision}) to "
-                  f"{channel_ref(published.channel)}, with the full report in the thread.")
-        if published.file_error:
-            answer = (f":warning: Posted the {esc(report.key)} summary to {channel_ref(published.channel)}, but "
-                      f"Slack refused the report file ({esc(published.file_error)}). The summary's button links "
-                      "to the full report.")
-        ctx.reply(answer)
+def report_command(deps: Deps, ctx: CommandContext) -> None:
+    key, channel_arg, preview = _parse(ctx.args)
+    ctx.ack_now()  # loading and rendering can take longer than Slack's 3 seconds
+    with deps.session() as session:
+        milestone_id = get_by_key(session, ctx.team_id, key).id
+    is_admin = False if preview else admin_flag(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
+    with deps.session() as session:
+        milestone = get_by_key(session, ctx.team_id, key)
+        channel = channel_arg or milestone.report_channel_id
+        if not preview:
+            ensure_can_edit(session, milestone, ctx.user_id, is_admin=is_admin)
+            if not channel:
+                raise InvalidInput({"channel": (
+                    f"{milestone.key} has no report channel yet. Post it with "
+                    f"`/milestone report {milestone.key} #channel`, or set one with "
+                    f"`/milestone edit {milestone.key}`.")})
+    report = compile_report(deps, ctx.client, milestone_id)
+    markdown = "" if preview else render_markdown(report)
+    if preview or not channel:
+        where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
+        text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
+        ctx.reply(text, blocks)
+        return
+    published = publish(ctx.client, deps, report, markdown, channel, posted_by=ctx.user_id)
+    answer = (f":white_check_mark: Posted the {esc(report.key)} report (revision {report.revision}) to "
+              f"{channel_ref(published.channel)}, with the full report in the thread.")
+    if published.file_error:
+        answer = (f":warning: Posted the {esc(report.key)} summary to {channel_ref(published.channel)}, but "
+                  f"Slack refused the report file ({esc(published.file_error)}). The summary's button links "
+                  "to the full report.")
+    ctx.reply(answer)
 
+
+def view_report_clicked(ack: Ack) -> None:
+    ack()  # a link button: Slack opens the URL; the click only needs an answer
+
+
+def _clicked_milestone(body: dict[str, Any]) -> int:
+    return MilestoneRef.unpack((body.get("actions") or [{}])[0].get("value")).milestone
+
+
+def preview_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """"Preview report" (App Home, `show`): the summary and the report link in a modal, only to the clicker."""
+    ack()
+    try:
+        milestone_id = _clicked_milestone(body)
+        with deps.session() as session:
+            milestone = load_milestone(session, team_of(body), milestone_id)
+            channel = milestone.report_channel_id
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    report = compile_report(deps, client, milestone_id)
+    where = _channel_text(channel) if channel else "a channel you name (`#channel`)"
+    _text, blocks = views.summary(report, report_link(deps.settings, report), preview_for=where)
+    open_or_push(client, body, modal(PREVIEW_CALLBACK, "Report preview", blocks, submit=None, close="Close"))
+
+
+def post_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """"Post report" (App Home, `show`, after a confirmation): as `/milestone report <ID>`, told to the clicker."""
+    ack()
+    user_id, team_id = body["user"]["id"], team_of(body)
+    try:
+        milestone_id = _clicked_milestone(body)
+        is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
+        with deps.session() as session:
+            milestone = load_milestone(session, team_id, milestone_id)
+            ensure_can_edit(session, milestone, user_id, is_admin=is_admin)
+            channel = milestone.report_channel_id
+            if not channel:
+                raise NotFound(f"{milestone.key} has no report channel yet. Post it with "
+                               f"`/milestone report {milestone.key} #channel`.")
+        report = compile_report(deps, client, milestone_id)
+        published = publish(client, deps, report, render_markdown(report), channel, posted_by=user_id)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    tell(client, body, f":white_check_mark: Posted the {esc(report.key)} report (revision {report.revision}) to "
+                       f"{channel_ref(published.channel)}.")
+
+
+def owe_final_report(session: Session, milestone: Milestone, now: datetime) -> int | None:
+    """Record, in the transaction that accepts the milestone, that its final report is owed (once per
+    revision); None when there is no report channel or it is already owed."""
+    if not milestone.report_channel_id:
+        return None
+    channel = milestone.report_channel_id
+    return deliveries.owe(session, kind=FINAL_REPORT, recipient_id=channel,
+                          subject=f"milestone:{milestone.id}:rev{milestone.revision}", local_date=now.date(), now=now,
+                          op="report", target=channel, payload={}, team_id=milestone.team_id)
+
+
+def _claim_final(deps: Deps, milestone_id: int, now: datetime) -> tuple[int, str] | None:
+    """The owed final report, claimed (and committed) before any Slack call; None if it is someone else's."""
+    with deps.session() as session:
+        milestone = session.get(Milestone, milestone_id)
+        if milestone is None or not milestone.report_channel_id:
+            log.info("milestone %s accepted; no report channel, so no final report posted", milestone_id)
+            return None
+        owed = owe_final_report(session, milestone, now)
+        if owed is None:  # owed already (by the accepting transaction, or a twin hook): claim that one
+            owed = session.scalar(select(Delivery.id).where(
+                Delivery.kind == FINAL_REPORT, Delivery.recipient_id == milestone.report_channel_id,
+                Delivery.subject == f"milestone:{milestone.id}:rev{milestone.revision}"))
+        claimed = deliveries.claim(session, owed, now) if owed is not None else None
+        return (claimed.id, milestone.report_channel_id) if claimed is not None else None
+
+
+def post_final_report(deps: Deps, client: WebClient, milestone_id: int, actor_id: str) -> None:
+    """After the last required approval: the final report, once per revision, in the milestone's channel."""
+    claimed = _claim_final(deps, milestone_id, utcnow())
+    if claimed is None:
+        return  # already posted (or being posted) for this revision
+    delivery_id, channel = claimed
+    try:
+        report = compile_report(deps, client, milestone_id)
+        markdown = render_markdown(report)
+    except Exception as error:
+        with deps.session() as session:
+            deliveries.mark_failed(session, delivery_id, f"report could not be compiled: {error}")
+        raise
+    try:
+        published = publish(client, deps, report, markdown, channel, posted_by=actor_id, final=True)
+    except NotPosted as error:
+        log.warning("final report for %s not posted: %s", report.key, error)
+        with deps.session() as session:
+            deliveries.mark_failed(session, delivery_id, str(error))
+        return
+    with deps.session() as session:
+        deliveries.mark_sent(session, delivery_id, channel=published.channel, ts=published.ts, now=utcnow())
+
+
+def register(app: App, deps: Deps) -> None:
     deps.router.add(
         "report",
-        report_command,
+        partial(report_command, deps),
         summary="Post the compiled report to the milestone's channel (or preview it, only to you)",
         usages=[("report <ID>", "report M-042"), ("report <ID> #channel", "report M-042 #releases"),
                 ("report <ID> preview", "report M-042 preview")],
         order=60,
     )
-
-    @app.action(views.VIEW_REPORT_ACTION)
-    def view_report_clicked(ack: Ack) -> None:
-        ack()  # a link button: Slack opens the URL; the click only needs an answer
-
-    def post_final_report(client: WebClient, milestone_id: int, actor_id: str) -> None:
-        """After the last required approval: the final report, once per revision, in the milestone's channel."""
-        now = utcnow()
-        with deps.session() as session:
-            milestone = session.get(Milestone, milestone_id)
-            if milestone is None or not milestone.report_channel_id:
-                log.info("milestone %s accepted; no report channel, so no final report posted", milestone_id)
-                return
-            channel = milestone.report_channel_id
-            owed = deliveries.owe(session, kind=FINAL_REPORT, recipient_id=channel,
-                                  subject=f"milestone:{milestone_id}:rev{milestone.revision}",
-                                  local_date=now.date(), now=now, op="report", target=channel, payload={})
-            delivery = deliveries.claim(session, owed, now) if owed is not None else None
-            if delivery is None:
-                return  # already posted (or being posted) for this revision
-        # The claim is committed before any Slack call, as bot.core.deliveries prescribes.
-        try:
-            report = compile_report(deps, client, milestone_id)
-            markdown = render_markdown(report)
-        except Exception as error:
-            with deps.session() as session:
-                deliveries.mark_failed(session, delivery.id, f"report could not be compiled: {error}")
-            raise
-        try:
-            published = publish(client, deps, report, markdown, channel, posted_by=actor_id, final=True)
-        except NotPosted as error:
-            log.warning("final report for %s not posted: %s", report.key, error)
-            with deps.session() as session:
-                deliveries.mark_failed(session, delivery.id, str(error))
-            return
-        with deps.session() as session:
-            deliveries.mark_sent(session, delivery.id, channel=published.channel, ts=published.ts, now=utcnow())
-
-    deps.on_accepted.append(post_final_report)
+    app.action(views.VIEW_REPORT_ACTION)(view_report_clicked)
+    app.action(PREVIEW_ACTION)(partial(preview_clicked, deps))
+    app.action(POST_ACTION)(partial(post_clicked, deps))
+    deps.on_accepted.append(update_wrapper(partial(post_final_report, deps), post_final_report))
 
 
 # A final report is published in several calls (summary, then the file); one whose sender died is left for

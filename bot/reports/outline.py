@@ -23,6 +23,7 @@ from typing import Literal
 # Fields of the section forms that the report does not show, and why.
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
     ("details", "report_channel_id"),  # where the report is posted, not part of it
+    ("details", "currency"),  # the unit of the budget's amounts, not a fact of its own
 })
 
 ItemKind = Literal["objective", "lesson", "change", "task", "action", "condition", "link", "theme"]

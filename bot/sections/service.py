@@ -1,23 +1,14 @@
-"""The report's sections, in the template's order, and how each one is read and saved.
+"""Reading, validating and saving the report's sections (declared in bot.sections.registry).
 
-A section is one modal in Slack and one part of the report. It edits either some columns of the milestone
-("columns"), one single-record model ("one", e.g. QualityMetrics) or the rows of a table ("rows", e.g.
-Risk). Its fields come from the model declarations (`models.base.field`), so a field is listed once: here
-we only say which model, and, where one model serves several sections (deliverables), which of its fields.
-
-Other features read this registry: the report (section titles, `empty_sections`), sign-offs (the section
-keys passed to `on_content_changed`, `snapshot` for "what changed").
-
-Tables hold at most `MAX_ROWS` rows: the list modal shows two blocks a row, so 30 rows stay well inside
-Slack's 100 blocks per view, and the compiled report stays readable.
+Other features read this module: the report (section titles, `empty_sections`), sign-offs (the section
+keys passed to `on_content_changed`). The registry's names are re-exported here for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import UniqueConstraint, func, select
 from sqlalchemy.orm import Session
@@ -25,235 +16,15 @@ from sqlalchemy.orm import Session
 from bot.core import audit
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.fields import check_date_order, parse_fields
-from models import (
-    Appendix,
-    ArchitectureChange,
-    Base,
-    Benchmark,
-    BudgetLine,
-    DefectCount,
-    Deliverable,
-    EffortLine,
-    FieldSpec,
-    HandoverItem,
-    KnowledgeTransfer,
-    Lesson,
-    Milestone,
-    NextMilestone,
-    Objective,
-    Phase,
-    PreparatoryTask,
-    QualityMetrics,
-    Risk,
-    StakeholderValidation,
-    SuccessCriterion,
-    TechnicalDocs,
-    form_fields,
-)
+from bot.sections.registry import HEADINGS as HEADINGS
+from bot.sections.registry import MAX_ROWS as MAX_ROWS
+from bot.sections.registry import SECTIONS as SECTIONS
+from bot.sections.registry import Section as Section
+from bot.sections.registry import find_section as find_section
+from bot.sections.registry import get_section as get_section
+from bot.sections.registry import grouped as grouped
+from models import DefectCount, FieldSpec, Milestone, QualityMetrics, StakeholderValidation
 from models.base import FieldValue
-
-MAX_ROWS = 30
-SectionKind = Literal["columns", "one", "rows"]
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str  # `/milestone edit M-042 <key>`; also the audit's and on_content_changed's section name
-    title: str  # the modal title too, so at most 24 characters
-    kind: SectionKind
-    model: type[Base] = Milestone
-    relation: str = ""  # the Milestone relationship holding the record or rows
-    fields: tuple[str, ...] = ()  # the model's fields this section edits; empty: all declared fields
-    fixed: tuple[tuple[str, str], ...] = ()  # rows: what every row of this section has (Deliverable.kind)
-    defaults: tuple[tuple[str, str], ...] = ()  # rows: pre-filled in a new row
-    date_pairs: tuple[tuple[str, str], ...] = ()  # (start, end) that must be in order
-    noun: str = "row"  # rows: "Add risk", "Edit risk"
-    help: str = ""
-    aliases: tuple[str, ...] = ()
-    # Columns whose change is not report content (no new revision, sign-offs stay valid).
-    non_content: tuple[str, ...] = ()
-
-    @property
-    def is_table(self) -> bool:
-        return self.kind == "rows"
-
-    def specs(self) -> list[FieldSpec]:
-        declared = form_fields(self.model)
-        if self.fields:
-            by_name = {spec.name: spec for spec in declared}
-            return [by_name[name] for name in self.fields]
-        fixed = dict(self.fixed)
-        return [spec for spec in declared if spec.name not in fixed]
-
-
-def _columns(key: str, title: str, fields: tuple[str, ...], **kw: Any) -> Section:
-    return Section(key, title, "columns", Milestone, fields=fields, **kw)
-
-
-def _one(key: str, title: str, model: type[Base], relation: str, **kw: Any) -> Section:
-    return Section(key, title, "one", model, relation=relation, **kw)
-
-
-def _rows(key: str, title: str, model: type[Base], relation: str, noun: str, **kw: Any) -> Section:
-    return Section(key, title, "rows", model, relation=relation, noun=noun, **kw)
-
-
-_DELIVERABLE_BASE = ("name",)
-
-SECTIONS: tuple[Section, ...] = (
-    _columns(
-        "details", "Milestone details", ("name", "version", "status", "report_channel_id"),
-        help="The report's heading: name, version and status; and the channel the report goes to.",
-        aliases=("header", "overview"), non_content=("report_channel_id",),
-    ),
-    _columns(
-        "summary", "Executive summary", ("executive_summary",),
-        help="The milestone's achievement, its significance, impact on the project and key outcomes.",
-        aliases=("executive_summary", "executive"),
-    ),
-    _rows(
-        "objectives", "Objectives", Objective, "objectives", "objective",
-        help="Primary, secondary and tertiary objectives, each with its success criteria.",
-    ),
-    _rows(
-        "criteria", "Success criteria", SuccessCriterion, "criteria", "criterion",
-        help="Each criterion with its target, the actual result and whether it was met.",
-        aliases=("success_criteria",),
-    ),
-    _columns(
-        "scope", "Scope", ("scope_original", "scope_final", "scope_changes"),
-        help="The original and final scope, and each change with its justification.",
-    ),
-    _rows(
-        "completed", "Completed deliverables", Deliverable, "deliverables", "deliverable",
-        fields=(*_DELIVERABLE_BASE, "description", "acceptance_criteria", "status", "signoff_by", "signoff_date"),
-        fixed=(("kind", "completed"),), defaults=(("status", "complete"),),
-        help="What was delivered, how it was accepted and who signed it off.",
-        aliases=("deliverables", "completed_deliverables"),
-    ),
-    _rows(
-        "deferred", "Deferred deliverables", Deliverable, "deliverables", "deliverable",
-        fields=(*_DELIVERABLE_BASE, "deferral_reason", "new_target", "impact"),
-        fixed=(("kind", "deferred"),),
-        help="Deliverables moved out of this milestone: why, to when, and the impact.",
-        aliases=("deferred_deliverables",),
-    ),
-    _rows(
-        "additional", "Additional deliverables", Deliverable, "deliverables", "deliverable",
-        fields=(*_DELIVERABLE_BASE, "description", "addition_reason"),
-        fixed=(("kind", "additional"),),
-        help="Deliverables added during the milestone, and why.",
-        aliases=("additional_deliverables",),
-    ),
-    _columns(
-        "timeline", "Schedule & critical path",
-        ("planned_start", "actual_start", "planned_end", "actual_end", "critical_path"),
-        date_pairs=(("planned_start", "planned_end"), ("actual_start", "actual_end")),
-        help="Original and actual dates (the report computes the variance) and the critical path analysis.",
-        aliases=("schedule", "dates", "critical_path"),
-    ),
-    _rows(
-        "phases", "Phase breakdown", Phase, "phases", "phase",
-        help="Planned and actual duration of each phase; the report computes the variance.",
-    ),
-    _rows(
-        "effort", "Team effort", EffortLine, "effort_lines", "role",
-        help="Planned and actual hours per role; the report computes variance, efficiency and totals.",
-        aliases=("resources", "team"),
-    ),
-    _rows(
-        "budget", "Budget", BudgetLine, "budget_lines", "budget line",
-        help="Budgeted and actual cost per category; the report computes variance and totals.",
-    ),
-    _one(
-        "quality", "Testing & code quality", QualityMetrics, "quality",
-        help="Test results and code quality figures; the report computes pass rates.",
-        aliases=("testing", "code_quality"),
-    ),
-    _rows(
-        "defects", "Defect analysis", DefectCount, "defects", "severity",
-        help="One row per severity: found, fixed, outstanding and deferred; the report adds the totals.",
-    ),
-    _rows(
-        "benchmarks", "Performance benchmarks", Benchmark, "benchmarks", "benchmark",
-        help="System performance and user experience metrics: target, achieved, status.",
-        aliases=("performance", "ux"),
-    ),
-    _rows(
-        "risks", "Risks", Risk, "risks", "risk",
-        help="Risks realized (impact, how it was managed, lessons), mitigated (strategy, effectiveness) and "
-        "new (probability, impact, mitigation plan).",
-    ),
-    _one(
-        "validation", "Stakeholder validation", StakeholderValidation, "stakeholder_validation",
-        help="Acceptance testing and business validation. Satisfaction and NPS come from the feedback "
-        "people give with `/milestone feedback`.",
-        aliases=("stakeholders", "business", "acceptance"),
-    ),
-    _rows(
-        "lessons", "Lessons learned", Lesson, "lessons", "lesson",
-        help="What went well, what could be improved, best practices and process improvements.",
-    ),
-    _rows(
-        "architecture", "Architecture changes", ArchitectureChange, "architecture_changes", "change",
-        help="Each architecture change with its rationale.",
-    ),
-    _one(
-        "techdocs", "API, DB & infrastructure", TechnicalDocs, "technical_docs",
-        help="API endpoints, database changes and infrastructure updates.",
-        aliases=("technical", "docs", "api", "database", "infrastructure"),
-    ),
-    _one(
-        "knowledge", "Knowledge & support", KnowledgeTransfer, "knowledge_transfer",
-        help="Knowledge transfer (documents, training, videos) and support readiness.",
-        aliases=("knowledge_transfer", "support", "transition"),
-    ),
-    _rows(
-        "handover", "Operational handover", HandoverItem, "handover_items", "component",
-        help="Each component handed over: from which team, to which team, status and date.",
-    ),
-    _one(
-        "next", "Next milestone", NextMilestone, "next_milestone",
-        help="The next milestone: target date, key objectives, dependencies on this one, initial risks.",
-        aliases=("next_milestone", "preview"),
-    ),
-    _rows(
-        "preparatory", "Preparatory work", PreparatoryTask, "preparatory_tasks", "task",
-        help="Tasks that prepare the next milestone, with their timeline.",
-        aliases=("prep", "preparation"),
-    ),
-    _columns(
-        "comments", "Comments & conditions", ("comments_conditions",),
-        help="Conditions or comments that go with the sign-off.",
-        aliases=("conditions",),
-    ),
-    _rows(
-        "appendices", "Appendices", Appendix, "appendices", "appendix",
-        help="Links to the detailed test report, performance results, feedback summary, diagrams, "
-        "release notes, defect report.",
-        aliases=("appendix", "links"),
-    ),
-    _columns(
-        "metadata", "Document metadata", ("prepared_by", "preparer_role", "distribution", "confidentiality"),
-        help="The report's footer. Its version is the milestone's revision, counted by the bot.",
-        aliases=("document", "footer"),
-    ),
-)
-
-_BY_KEY: dict[str, Section] = {}
-for _section in SECTIONS:
-    for _name in (_section.key, *_section.aliases):
-        _BY_KEY.setdefault(_name, _section)
-
-
-def get_section(key: str) -> Section:
-    """The section named by its key or an alias (`risks`, `executive-summary`); NotFound lists the keys."""
-    section = _BY_KEY.get(key.strip().lower().replace("-", "_"))
-    if section is None:
-        keys = ", ".join(f"`{s.key}`" for s in SECTIONS)
-        raise NotFound(f"There is no section `{key}`. Sections: {keys}.")
-    return section
-
 
 # ---- reading ---------------------------------------------------------------------------------------------
 
@@ -306,9 +77,11 @@ def _same(before: Any, after: Any) -> bool:
 
 
 def is_empty(milestone: Milestone, section: Section) -> bool:
+    """Nothing of the section's own content yet (what other places fill in does not count)."""
     if section.is_table:
         return not rows(milestone, section)
-    return all(_blank(v) for k, v in current_values(milestone, section).items() if k not in section.non_content)
+    skipped = (*section.non_content, *section.not_filling)
+    return all(_blank(v) for k, v in current_values(milestone, section).items() if k not in skipped)
 
 
 def empty_sections(milestone: Milestone) -> list[Section]:
@@ -361,11 +134,22 @@ def _cross_checks(section: Section, values: dict[str, FieldValue], errors: dict[
         met, total = values.get("business_goals_met"), values.get("business_goals_total")
         if isinstance(met, int) and isinstance(total, int) and met > total:
             errors["business_goals_met"] = "More goals met than there are goals in total."
+    check_currency(values, errors)
     if section.model is DefectCount:
         found = values.get("found")
         done = [values.get(name) for name in ("fixed", "deferred")]
         if isinstance(found, int) and sum(d for d in done if isinstance(d, int)) > found:
             errors["fixed"] = "Fixed and deferred add up to more than were found."
+
+
+def check_currency(values: dict[str, FieldValue], errors: dict[str, str]) -> None:
+    """A currency is a three-letter code (stored upper-case); the new-milestone form checks it the same way."""
+    currency = values.get("currency")
+    if isinstance(currency, str):
+        code = currency.strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            errors["currency"] = "Use a three-letter currency code such as USD or EUR."
+        values["currency"] = code
 
 
 def parse_each(specs: list[FieldSpec], raw: dict[str, Any]) -> tuple[dict[str, FieldValue], dict[str, str]]:
@@ -425,18 +209,19 @@ def _duplicate_errors(
 ) -> dict[str, str]:
     """A row that would break one of the table's unique constraints (one defect row per severity)."""
     errors: dict[str, str] = {}
-    for constraint in section.model.__table__.constraints:
+    model: Any = section.model  # a row model: id, milestone_id and position, which Base does not declare
+    for constraint in model.__table__.constraints:
         if not isinstance(constraint, UniqueConstraint):
             continue
         names = [c.name for c in constraint.columns if c.name != "milestone_id"]
         if not names or any(name not in values for name in names):
             continue
-        query = select(section.model.id).where(
-            section.model.milestone_id == milestone.id,
-            *(getattr(section.model, name) == values[name] for name in names),
+        query = select(model.id).where(
+            model.milestone_id == milestone.id,
+            *(getattr(model, name) == values[name] for name in names),
         )
         if row_id is not None:
-            query = query.where(section.model.id != row_id)
+            query = query.where(model.id != row_id)
         if session.scalar(query) is not None:
             spec = next(s for s in section.specs() if s.name == names[0])
             shown = values[names[0]]
@@ -447,7 +232,7 @@ def _duplicate_errors(
 
 
 def find_row(session: Session, milestone: Milestone, section: Section, row_id: int) -> Any:
-    row = session.get(section.model, row_id)
+    row: Any = session.get(section.model, row_id)
     fixed = dict(section.fixed)
     if row is None or row.milestone_id != milestone.id or any(getattr(row, k) != v for k, v in fixed.items()):
         raise NotFound(f"That {section.noun} is no longer in {milestone.key}; someone may have removed it.")
@@ -472,12 +257,11 @@ def save_row(
         if count >= MAX_ROWS:
             first = section.specs()[0].name
             raise InvalidInput({first: f"{section.title} holds at most {MAX_ROWS} rows; remove one first."})
+        model: Any = section.model
         position = session.scalar(
-            select(func.coalesce(func.max(section.model.position), -1)).where(
-                section.model.milestone_id == milestone.id
-            )
+            select(func.coalesce(func.max(model.position), -1)).where(model.milestone_id == milestone.id)
         )
-        row = section.model(milestone_id=milestone.id, position=int(position or 0) + 1, **dict(section.fixed))
+        row = model(milestone_id=milestone.id, position=int(position or 0) + 1, **dict(section.fixed))
         for name, value in values.items():
             setattr(row, name, value)
         session.add(row)

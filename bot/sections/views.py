@@ -6,13 +6,15 @@ Modal stack (Slack allows 3): picker → section (form or row list) → row form
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+from bot.core.formats import day, money, number
 from bot.sections.service import MAX_ROWS, Section
 from bot.slack.forms import Block, field_blocks, modal, option, plain
+from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate
 from models import FieldSpec, Milestone
 from models.base import FieldValue
@@ -22,33 +24,74 @@ FORM_CALLBACK = "section_form"
 ROWS_CALLBACK = "section_rows"
 ROW_CALLBACK = "section_row"
 
-EDIT_SECTION = "section_edit"  # button, value "<milestone id>:<section key>"
-SELECT_SECTION = "section_select"  # static select, option values as above
-ROW_ADD = "section_row_add"  # value "<milestone id>:<section key>"
-ROW_EDIT = "section_row_edit"  # value "<milestone id>:<section key>:<row id>"
+EDIT_SECTION = "section_edit"  # button, value: EditSection (row None)
+SELECT_SECTION = "section_select"  # static select, option values: EditSection
+ROW_ADD = "section_row_add"  # value: EditSection (row None)
+ROW_EDIT = "section_row_edit"  # value: EditSection with the row
 ROW_REMOVE = "section_row_remove"
+ROW_VARIANT = "section_row_kind"  # the kind select of a row form (a risk's kind): shows that kind's fields
 
 
-def metadata(**context: Any) -> str:
-    """Context for the next request (which milestone, section, row, parent view). Never trusted for
-    permissions: every submission checks again who may edit."""
-    return json.dumps({k: v for k, v in context.items() if v is not None}, separators=(",", ":"))
+@dataclass(frozen=True)
+class EditSection(Payload):
+    """A button or menu option naming a section (and a row). Never trusted for permissions: every click
+    checks again who may edit."""
+
+    KIND: ClassVar[str] = "section.edit"
+    milestone: int
+    section: str
+    row: int | None
 
 
-def read_metadata(raw: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+@dataclass(frozen=True)
+class PickerContext(Payload):
+    """The section picker's metadata."""
+
+    KIND: ClassVar[str] = "section.picker"
+    milestone: int
+
+
+@dataclass(frozen=True)
+class SectionContext(Payload):
+    """A section's form or row list: which section, and the picker view below it (to refresh), if any.
+    `confirm`: opened straight from a slash command, so say "Saved · revision N" after saving."""
+
+    KIND: ClassVar[str] = "section.form"
+    milestone: int
+    section: str
+    picker: str | None
+    confirm: bool
+
+
+@dataclass(frozen=True)
+class RowContext(Payload):
+    """A row's form: the row (None: a new one), the row list under it and the picker under that."""
+
+    KIND: ClassVar[str] = "section.row"
+    milestone: int
+    section: str
+    row: int | None
+    rows_view: str
+    picker: str | None
+
+
+def metadata_of(payload: Payload) -> str:
+    return payload.pack(limit=PRIVATE_METADATA_LIMIT)
 
 
 def section_value(milestone_id: int, section: Section, row_id: int | None = None) -> str:
-    return f"{milestone_id}:{section.key}" + (f":{row_id}" if row_id is not None else "")
+    return EditSection(milestone_id, section.key, row_id).pack()
 
 
-def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:
-    """A stored value as mrkdwn, escaped and short."""
+def label(spec: FieldSpec, currency: str | None) -> str:
+    """A field's label, with an amount's currency named (the declarations say `($)`)."""
+    if spec.kind == "money" and currency:
+        return spec.label.replace("($)", f"({currency})")
+    return spec.label
+
+
+def display(spec: FieldSpec, value: FieldValue, limit: int = 80, currency: str | None = None) -> str:
+    """A stored value as mrkdwn, escaped and short: dates as `Mon 30 Nov 2026`, numbers with separators."""
     if value is None or value == "" or value == []:
         return "—"
     if spec.kind == "bool":
@@ -62,9 +105,11 @@ def display(spec: FieldSpec, value: FieldValue, limit: int = 80) -> str:
     if spec.kind == "channel":
         return f"<#{value}>"
     if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
+        return day(value)
+    if spec.kind == "money" and currency and isinstance(value, Decimal | int):
+        return esc(money(value, currency))
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = number(value)
         return f"{text}%" if spec.kind == "percent" else text
     return esc(truncate(" ".join(str(value).split()), limit))
 
@@ -80,24 +125,33 @@ def _help(section: Section) -> list[Block]:
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(section.help, 2000)}]}]
 
 
-def picker_modal(milestone: Milestone, statuses: list[tuple[Section, str]], meta: str) -> dict[str, Any]:
-    """Every section with how far it is and an Edit button (one block each: 27 sections, 100 allowed)."""
-    blocks: list[Block] = [milestone_context(milestone)]
-    for section, status in statuses:
-        empty = status == "empty"
-        blocks.append(
-            {
+def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Section, str]]]], meta: str) -> dict[
+    str, Any
+]:
+    """Every section under the template's headings, with how far it is and an Edit button: 27 sections and
+    15 headings, well inside the 100 blocks of a view."""
+    statuses = [status for _heading, items in groups for _section, status in items]
+    filled = sum(1 for status in statuses if status != "empty")
+    progress = (f"*{filled} of {len(statuses)} filled in* · revision {milestone.revision} · "
+                ":warning: marks what the sign-off check will list as empty")
+    blocks: list[Block] = [milestone_context(milestone),
+                           {"type": "section", "text": {"type": "mrkdwn", "text": progress}}]
+    for heading, items in groups:
+        blocks.append({"type": "header", "text": plain(heading, 150)})
+        for section, status in items:
+            empty = status == "empty"
+            mark = ":warning: " if empty else ":white_check_mark: "
+            blocks.append({
                 "type": "section",
                 "block_id": f"section_{section.key}",
-                "text": {"type": "mrkdwn", "text": f"*{esc(section.title)}*\n_{esc(status)}_"},
+                "text": {"type": "mrkdwn", "text": f"{mark}*{esc(section.title)}* · _{esc(status)}_"},
                 "accessory": {
                     "type": "button",
                     "action_id": EDIT_SECTION,
                     "text": plain("Fill in" if empty else "Edit"),
                     "value": section_value(milestone.id, section),
                 },
-            }
-        )
+            })
     return modal(PICKER_CALLBACK, f"Edit {milestone.key}", blocks, submit=None, close="Done", private_metadata=meta)
 
 
@@ -108,7 +162,7 @@ def form_modal(
     return modal(FORM_CALLBACK, section.title, blocks, submit="Save", private_metadata=meta)
 
 
-def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
+def row_summary(section: Section, values: dict[str, FieldValue], currency: str | None = None) -> str:
     """The row's name in bold and up to four more filled-in fields: under 3,000 characters even when every
     value is full of characters that escaping lengthens."""
     specs = section.specs()
@@ -116,7 +170,7 @@ def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
     main = next((s for s in specs if s.required and s.kind == "text"), specs[0])
     title = f"*{display(main, values.get(main.name), 150)}*"
     details = [
-        f"{esc(spec.label)}: {display(spec, values.get(spec.name))}"
+        f"{esc(label(spec, currency))}: {display(spec, values.get(spec.name), currency=currency)}"
         for spec in specs
         if spec is not main and values.get(spec.name) not in (None, "", False, [])
     ][:4]
@@ -124,7 +178,8 @@ def row_summary(section: Section, values: dict[str, FieldValue]) -> str:
 
 
 def rows_modal(
-    milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str
+    milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """A table: each row with Edit and Remove, then "Add" (two blocks a row: MAX_ROWS rows fit in 100)."""
     blocks: list[Block] = [milestone_context(milestone), *_help(section), {"type": "divider"}]
@@ -132,7 +187,7 @@ def rows_modal(
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_Nothing here yet._"}})
     for row_id, values in rows:
         blocks.append({"type": "section", "block_id": f"row_{row_id}", "text": {
-            "type": "mrkdwn", "text": row_summary(section, values)}})
+            "type": "mrkdwn", "text": row_summary(section, values, currency)}})
         value = section_value(milestone.id, section, row_id)
         confirm = {
             "title": plain(f"Remove this {section.noun}?", 100),
@@ -158,10 +213,18 @@ def rows_modal(
 
 
 def row_modal(
-    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str, *, new: bool
+    milestone: Milestone, section: Section, initial: dict[str, FieldValue], meta: str, *, new: bool,
+    currency: str | None = None,
 ) -> dict[str, Any]:
     title = f"{'Add' if new else 'Edit'} {section.noun}"
-    blocks = [milestone_context(milestone), *field_blocks(section.specs(), initial)]
+    specs = section.specs_for(initial.get(section.variant_field))
+    fields = field_blocks(specs, initial)
+    for spec, block in zip(specs, fields, strict=True):
+        block["label"] = plain(label(spec, currency), 2000)
+        if spec.name == section.variant_field:  # choosing another kind re-draws the form with its fields
+            block["dispatch_action"] = True
+            block["element"]["action_id"] = ROW_VARIANT
+    blocks = [milestone_context(milestone), *fields]
     return modal(ROW_CALLBACK, title, blocks, submit="Add" if new else "Save", private_metadata=meta)
 
 

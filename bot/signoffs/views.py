@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from bot.milestones.views import OPEN_SECTIONS
+from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
 from bot.sections.service import get_section
 from bot.sections.views import EDIT_SECTION, section_value
 from bot.signoffs.content import section_titles as content_section_titles
@@ -380,7 +380,8 @@ def completeness_prompt(milestone: Milestone, empty: list[tuple[str, str]]) -> t
     blocks += [
         _context("Comments & conditions and the document footer are filled during sign-off; they are not counted."),
         {"type": "actions", "block_id": "signoff_confirm", "elements": [
-            {"type": "button", "action_id": OPEN_SECTIONS, "style": "primary", "value": str(milestone.id),
+            {"type": "button", "action_id": OPEN_SECTIONS, "style": "primary",
+             "value": MilestoneRef(milestone.id).pack(),
              "text": plain("Fill them first")},
             {"type": "button", "action_id": CONFIRM_REQUEST, "value": RequestButton(milestone.id).pack(),
              "text": plain("Request anyway")},

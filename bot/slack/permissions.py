@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.access import ensure_can_edit, is_editor
 from bot.core.errors import NotFound
-from bot.slack.users import get_profile, is_admin_of
+from bot.deps import Deps
+from bot.slack.users import cached_profile, get_profile, is_admin_of
 from models import Milestone
 
 
@@ -42,3 +43,14 @@ def ensure_editor(
         ensure_can_edit(
             session, milestone, user_id, is_admin=may_edit(session, client, milestone, user_id), action=action
         )
+
+
+def admin_flag(deps: Deps, client: WebClient, team_id: str, user_id: str, milestone_id: int) -> bool:
+    """Whether the person counts as a workspace admin for this milestone, found out before the transaction
+    that acts: users.info (cached) runs outside any transaction, and only for people who are neither the
+    owner nor an editor. The acting transaction passes it to `ensure_can_edit`, which checks again."""
+    with deps.session() as session:
+        milestone = session.get(Milestone, milestone_id)
+        if milestone is None or milestone.team_id != team_id or is_editor(session, milestone, user_id):
+            return False
+    return is_admin_of(cached_profile(deps, client, user_id), team_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Subcommand:
     order: int = 100
 
 
+OPEN_HOME = "open_home"  # a link button (slack://app…tab=home); the click only needs an ack
 _MENTION = re.compile(r"<([@#][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -72,9 +74,16 @@ def mention_id(token: str) -> str | None:
     return match.group(1)[1:] if match else None
 
 
+EXAMPLE_KEY = "M-042"  # the key the registered examples use; help shows a real one of the workspace
+HelpButton = Callable[[], dict[str, Any]]
+
+
 class CommandRouter:
     def __init__(self) -> None:
         self.subcommands: dict[str, Subcommand] = {}
+        # Buttons under the help (features add theirs: "New milestone"); and how to find a real milestone ID.
+        self.help_buttons: list[HelpButton] = []
+        self.example_key: Callable[[str], str | None] = lambda _team_id: None
 
     def add(
         self,
@@ -85,28 +94,58 @@ class CommandRouter:
         usages: list[tuple[str, str]] | None = None,
         order: int = 100,
     ) -> None:
+        """`usages`: (usage with placeholders, example) per variant; the first is the subcommand's line."""
         if name in self.subcommands:
             raise ValueError(f"/milestone {name} is registered twice")
         self.subcommands[name] = Subcommand(name, handler, summary, usages or [(name, name)], order)
 
-    def help_blocks(self, intro: str | None = None) -> tuple[str, list[dict[str, Any]]]:
-        lines = []
+    def help_entries(self, key: str | None) -> list[str]:
+        """One entry per subcommand: its line (the description once, an example with a real ID), then its
+        variants under it."""
+        entries = []
         for sub in sorted(self.subcommands.values(), key=lambda s: (s.order, s.name)):
-            for usage, example in sub.usages:
-                lines.append(f"• `/milestone {esc(usage)}` — {esc(sub.summary)}  _e.g._ `/milestone {esc(example)}`")
-        text = (intro + "\n" if intro else "") + "*Milestone Bot* — commands:\n" + "\n".join(lines)
-        blocks: list[dict[str, Any]] = []
-        if intro:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": intro}})
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Milestone Bot commands"}})
-        # One section per ~20 lines keeps each under the 3,000-character limit.
-        for start in range(0, len(lines), 15):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines[start : start + 15])}})
+            (usage, example), *variants = sub.usages
+            if key:
+                example = example.replace(EXAMPLE_KEY, key)
+            line = f"• `/milestone {esc(usage)}` — {esc(sub.summary)}"
+            if example != usage:
+                line += f"  _e.g._ `/milestone {esc(example)}`"
+            entries.append("\n".join([line, *(f"      `/milestone {esc(variant)}`" for variant, _ in variants)]))
+        return entries
+
+    def help_blocks(self, team_id: str = "", app_id: str = "") -> tuple[str, list[dict[str, Any]]]:
+        entries = self.help_entries(self.example_key(team_id) if team_id else None)
+        text = "*Milestone Bot* — commands:\n" + "\n".join(entries)
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": "Milestone Bot commands"}},
+        ]
+        chunk: list[str] = []
+        for entry in entries:  # sections under Slack's 3,000 characters, never splitting a subcommand
+            if chunk and len("\n".join([*chunk, entry])) > 2800:
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+                chunk = []
+            chunk.append(entry)
+        if chunk:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
+        buttons = [make() for make in self.help_buttons]
+        if team_id and app_id:
+            buttons.append({"type": "button", "action_id": OPEN_HOME,
+                            "text": {"type": "plain_text", "text": "Open Home"},
+                            "url": f"slack://app?team={team_id}&id={app_id}&tab=home"})
+        if buttons:
+            blocks.append({"type": "actions", "block_id": "help_buttons", "elements": buttons})
         return text, blocks
 
+    def unknown(self, name: str) -> str:
+        """An unknown subcommand: the closest names, and where the full list is (not the list again)."""
+        close = difflib.get_close_matches(name, list(self.subcommands), n=2, cutoff=0.5)
+        hint = " or ".join(f"`/milestone {c}`" for c in close)
+        guess = f" Did you mean {hint}?" if close else ""
+        return f":warning: There is no `/milestone {esc(name)}`.{guess} `/milestone help` lists every command."
+
     def dispatch(self, ack: Ack, respond: Respond, client: WebClient, body: dict[str, Any]) -> None:
-        problem = unsafe_character_problem(body.get("text", ""))
-        if problem:
+        problem = unsafe_character_problem(body.get("text") or "")
+        if problem:  # a NUL or a direction override reaches no query and no message
             ack(text=f":warning: {problem} Type the command again.", response_type="ephemeral")
             return
         args = split_args(body.get("text", ""))
@@ -125,8 +164,7 @@ class CommandRouter:
         )
         sub = self.subcommands.get(name)
         if sub is None:
-            text, blocks = self.help_blocks(f":warning: Unknown command `{esc(name)}`.")
-            ctx.reply(text, blocks)
+            ctx.reply(self.unknown(name))
             return
         try:
             sub.handler(ctx)

@@ -1,7 +1,7 @@
 """milestone canvases
 
-Revision ID: 0007_canvas
-Revises: 0006_imports
+Revision ID: 0008_canvas
+Revises: 0007_surfaces
 Create Date: 2026-11-30 09:57:41.787400
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import models.base
 
-revision: str = '0007_canvas'
-down_revision: str | None = '0006_imports'
+revision: str = '0008_canvas'
+down_revision: str | None = '0007_surfaces'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
