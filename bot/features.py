@@ -10,6 +10,8 @@ from bot.actions import jobs as action_jobs
 from bot.actions import listeners as actions
 from bot.assignments import jobs as assignment_jobs
 from bot.assignments import listeners as assignments
+from bot.canvas import jobs as canvas_jobs
+from bot.canvas import listeners as canvas
 from bot.deps import Deps
 from bot.feedback import jobs as feedback_jobs
 from bot.feedback import listeners as feedback
@@ -22,7 +24,8 @@ from bot.signoffs import jobs as signoff_jobs
 from bot.signoffs import listeners as signoffs
 from bot.slack import command as core
 
-GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, assignments, imports)
+GROUPS = (core, milestones, sections, signoffs, actions, feedback, reports, home, assignments, imports,
+          canvas)
 
 
 JOBS = (
@@ -30,6 +33,7 @@ JOBS = (
     ("sign-off reminders", signoff_jobs.run),
     ("feedback reminders", feedback_jobs.run),
     ("assignment reminders", assignment_jobs.run),
+    ("canvases", canvas_jobs.run),
 )
 
 # Read-only explanations `milestone-bot remind` prints after a sweep: what waits, and why.

@@ -100,6 +100,8 @@ class Settings:
     # Messages sent at once by one process (the outbox's senders); Slack's own limits still apply.
     send_concurrency: int = 8
     currency: str = "USD"  # a new milestone's budget currency (each milestone may change its own)
+    # A canvas per milestone, kept current (bot.canvas); off: no canvases are made or written.
+    canvas: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,6 +155,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         log_level=(env("LOG_LEVEL", "").strip() or "INFO").upper(),
         send_concurrency=max(1, _int("SEND_CONCURRENCY", 8)),
         currency=_currency("CURRENCY", "USD"),
+        canvas=(env("CANVAS", "").strip().lower() or "on") not in ("off", "false", "0", "no"),
     )
 
 

@@ -3,6 +3,7 @@
 from models.actions import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Horizon
 from models.assignments import Assignment, AssignmentState  # noqa: F401
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
+from models.canvas import MilestoneCanvas  # noqa: F401
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
 from models.imports import ExternalSignoff
 from models.milestone import (

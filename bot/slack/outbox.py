@@ -47,6 +47,11 @@ PERMANENT_ERRORS = frozenset({
     "cannot_dm_bot", "invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text",
     "restricted_action", "no_permission", "team_access_not_granted", "message_not_found", "cant_update_message",
     "edit_window_closed", "invalid_arguments", "missing_scope", "not_authed", "invalid_auth", "token_revoked",
+    # canvases (bot.canvas): refusals that another try of the same call cannot change
+    "canvas_too_large", "canvas_not_found", "free_teams_cannot_create_standalone_canvases",
+    "free_teams_cannot_edit_standalone_canvases", "free_team_canvas_tab_already_exists",
+    "channel_canvas_already_exists", "canvas_disabled", "invalid_parameters",
+    "canvas_create_unconfirmed",  # bot.canvas's own: a create whose answer was lost is never repeated blindly
 })
 
 
@@ -65,6 +70,7 @@ class Outgoing:
     blocks: list[dict[str, Any]] | None = None
     ts: str | None = None
     thread_ts: str | None = None
+    data: dict[str, Any] | None = None  # what a kind with its own sender needs (a canvas's Markdown and id)
 
 
 @dataclass
@@ -84,6 +90,9 @@ def describe(result: Result) -> str:
 Renderer = Callable[[Session, Delivery], Outgoing | None]
 AfterSend = Callable[[Session, Delivery, Posted], None]
 AfterFail = Callable[[Session, Delivery, str], None]
+# A kind that is not a chat message (a canvas) makes its own Web API calls: it returns where the result lives
+# or raises DeliveryError, and is classified, retried and recorded like any message.
+Sender = Callable[[WebClient, Outgoing], Posted]
 
 
 @dataclass
@@ -91,15 +100,16 @@ class Kind:
     render: Renderer | None = None
     on_sent: AfterSend | None = None
     on_failed: AfterFail | None = None
+    send: Sender | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
 def register(kind: str, *, render: Renderer | None = None, on_sent: AfterSend | None = None,
-             on_failed: AfterFail | None = None) -> None:
+             on_failed: AfterFail | None = None, send: Sender | None = None) -> None:
     """A feature says how to build a kind of message from the database and what to record once it is out."""
-    KINDS[kind] = Kind(render, on_sent, on_failed)
+    KINDS[kind] = Kind(render, on_sent, on_failed, send)
 
 
 def outgoing_of(delivery: Delivery) -> Outgoing | None:
@@ -207,11 +217,14 @@ def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing 
     """The Slack side of one message, no database work: history check on a retry, then the call."""
     if outgoing is None:  # nothing to say any more (the record it was about is gone)
         return _Outcome(claimed, summary, skipped=True)
-    if claimed.takeover and outgoing.op == "post":
+    own_sender = KINDS.get(summary[0], Kind()).send
+    if claimed.takeover and outgoing.op == "post" and own_sender is None:
         found = _find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
         if found is not None:
             return _Outcome(claimed, summary, posted=found, found=True)
     try:
+        if own_sender is not None:  # not a chat message (a canvas): the kind makes its own calls
+            return _Outcome(claimed, summary, posted=own_sender(client, outgoing))
         return _Outcome(claimed, summary, posted=_send(Notifier(client), outgoing, claimed.key))
     except DeliveryError as error:
         return _Outcome(claimed, summary, code=error.code)
