@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.canvas.service import canvas_owed
 from bot.core import audit, deliveries
 from bot.deps import Deps
 from bot.signoffs import jobs as messages
@@ -83,8 +84,10 @@ class Owed:
                       not_before=not_before)
 
     def status(self, fallback_channel: str | None = None) -> int | None:
-        """Post the milestone's status message the first time, edit it afterwards (rendered at send time)."""
+        """Post the milestone's status message the first time, edit it afterwards (rendered at send time).
+        The milestone's canvas shows the same sign-off state, so it is owed a rewrite too."""
         milestone = self.milestone
+        self.ids.append(canvas_owed(self.session, milestone.id, self.now))
         if milestone.signoff_status_ts:
             return self._owe(messages.STATUS_EDIT, milestone.signoff_status_channel or "?",
                              f"status:m{milestone.id}:{_token(self.now)}", op="update",
