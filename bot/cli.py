@@ -251,6 +251,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "report": (),
     "import": (),
 }
+# Commands that build buttons or modals: their payloads are signed with SECRET_KEY (or the signing secret).
+SIGNS = {"serve", "socket", "remind", "clock"}
 
 
 def _require_schema(settings: Settings) -> None:
@@ -280,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command in NEEDS:
             settings.require(*NEEDS[args.command])
+            if args.command in SIGNS:
+                settings.signing_key  # noqa: B018  (raises SettingsError naming SECRET_KEY when neither is set)
             _require_schema(settings)
         return runners[args.command](args, settings)
     except SettingsError as error:
