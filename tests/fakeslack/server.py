@@ -18,6 +18,9 @@ from tests.fakeslack.protocol import JSON_TYPE, TEXT_TYPE, Call, Reply, SlackErr
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a bot sending with 16 threads at once (two sweeps of
+    # SEND_CONCURRENCY senders) overflowed it and got connection resets that real Slack does not give.
+    request_queue_size = 128
     fake: HttpServer
 
 
