@@ -23,7 +23,7 @@ from bot.reports.formatting import (
     fmt_signed_money,
     percent,
 )
-from bot.reports.links import LinkExpired, LinkInvalid, LinkTarget, sign_link, verify_link
+from bot.reports.links import LinkExpired, LinkInvalid, LinkTarget, page_url, sign_link, verify_link
 from bot.reports.loading import find_milestone, load_report
 from bot.reports.report import Report
 
@@ -44,6 +44,7 @@ __all__ = [
     "fmt_signed",
     "fmt_signed_money",
     "load_report",
+    "page_url",
     "percent",
     "sign_link",
     "verify_link",

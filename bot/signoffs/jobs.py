@@ -15,15 +15,13 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
-from bot.reports.service import sign_link
-from bot.settings import Settings
+from bot.reports.service import page_url
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
@@ -50,13 +48,6 @@ STATUS, STATUS_EDIT = "signoff_status", "signoff_status_edit"
 ACCEPTED, OWNER = "signoff_accepted", "signoff_owner"
 
 
-def report_link(settings: Settings, milestone_id: int, revision: int, now: datetime) -> str:
-    """The signed report page for this revision (what approvers read before signing)."""
-    token = sign_link(settings.signing_key, milestone_id, revision, now=now,
-                      ttl_hours=settings.report_link_ttl_hours)
-    return f"{settings.public_base_url}/reports/{token}"
-
-
 # ---- the reminder job -------------------------------------------------------------------------------------
 
 
@@ -66,7 +57,7 @@ def run(ctx: JobContext) -> list[str]:
     by_person: dict[str, list[views.WaitingItem]] = defaultdict(list)
     with ctx.deps.session() as session:
         for request, slot, milestone in pending_requests(session):
-            link = report_link(settings, milestone.id, milestone.revision, now)
+            link = page_url(settings, milestone.id, milestone.revision, now)
             by_person[request.approver_id].append(
                 (milestone, slot.role, request.id, request.requested_at, changes_for(session, request), link))
     lines: list[str] = []
