@@ -92,9 +92,12 @@ def is_snoozed(status: str, snoozed_until: date | None, today: date) -> bool:
     return status == ActionStatus.OPEN and snoozed_until is not None and snoozed_until > today
 
 
-def overdue_since(due_date: date, snoozed_until: date | None) -> date:
-    """Where the overdue count (and escalation) starts: the due date, or the end of a snooze that ran past it."""
-    return max(due_date, snoozed_until) if snoozed_until else due_date
+def overdue_since(due_date: date, snoozed_until: date | None, created_on: date | None = None) -> date:
+    """THE start of the overdue count that escalation waits on: the due date, the end of a snooze that ran past
+    it, or the day the item came into the bot (`created_on`, in the owner's time zone) when that is later. An
+    item imported (or added) long after its due date is reminded from the next sweep like any overdue item,
+    and escalates only after the usual number of working days from that day, not for the days already past."""
+    return max(d for d in (due_date, snoozed_until, created_on) if d is not None)
 
 
 def get_item(session: Session, item_id: int | str, team_id: str | None = None) -> ActionItem:
