@@ -215,6 +215,8 @@ def update_item(
     changed = {k: v for k, v in values.items() if getattr(item, k) != v}
     for name, value in changed.items():
         setattr(item, name, value)
+    if "owner_id" in changed:
+        item.owner_name = None  # a member now owns it, not the name an imported report gave
     if "due_date" in changed:
         item.snoozed_until = None  # a new due date replaces any snooze
     if changed:
@@ -278,12 +280,13 @@ def snooze(session: Session, item: ActionItem, actor_id: str, days: int, now: da
 
 
 def reassign(session: Session, item: ActionItem, actor_id: str, new_owner: str) -> bool:
-    """Give the item to someone else; False when they own it already."""
+    """Give the item to someone else; False when they own it already. An imported item whose owner matched no
+    member (kept as `owner_name`, held by the importer) can be given to the importer too: the name goes."""
     ensure_can_act(item, actor_id, "reassign")
-    if not new_owner or new_owner == item.owner_id:
+    if not new_owner or (new_owner == item.owner_id and not item.owner_name):
         return False
     previous = item.owner_id
-    item.owner_id = new_owner
+    item.owner_id, item.owner_name = new_owner, None
     item.snoozed_until = None  # the new owner's snooze is theirs to choose
     audit.record(session, item.milestone, actor_id, "action.reassigned", section="actions",
                  detail={"item": item.id, "from": previous, "to": new_owner})
