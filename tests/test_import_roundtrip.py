@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.demo import DEMO_TEAM, PM, create_demo, remove_demo
-from bot.imports.flows import cached_members, no_email_lookup
+from bot.imports.flows_people import cached_members, no_email_lookup
 from bot.imports.parser import parse
 from bot.imports.people import match_all
 from bot.imports.service import ImportResult, KeyTaken, import_report
