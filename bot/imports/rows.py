@@ -230,7 +230,8 @@ _TEMPLATE_ACTION = re.compile(r"^Action \d+: Description and owner$")
 _OWNER = re.compile(r"\bowner:\s*([^·;,()\n]+?)\s*(?:·|;|,|\)|$)", re.IGNORECASE)
 _META_TAIL = re.compile(r"\s*[(\[](?=[^()\[\]]*\b(?:owner|due)\b)[^()\[\]]*[)\]]\s*$", re.IGNORECASE)
 _HANDLE = re.compile(r"(<@[UW][A-Z0-9]+(?:\|[^>]*)?>|(?<![\w.])@[\w.\-]+)")
-_EXPORTED_META = re.compile(r"^owner: (.*?) · due (?:\d{4}-\d{1,2}-\d{1,2}|—) · ", re.S)
+_EXPORTED_META = re.compile(r"^owner: (.*?) · due (?:\d{4}-\d{1,2}-\d{1,2}|—) · ", re.S)  # the bot's own
+_OWNER_META = re.compile(r"^owner:\s*(.+?)\s*(?:[·;,]\s*due\b|\s·\s|$)", re.S | re.IGNORECASE)
 _DUE = re.compile(r"\bdue:?\s*(\d{4}-\d{1,2}-\d{1,2})", re.IGNORECASE)
 
 
@@ -242,8 +243,9 @@ def action(item: layout.Item, horizon: str, p: Parsed) -> None:
     at = raw.rfind(" — owner: ")
     meta = raw[at + 3:] if at >= 0 else raw
     text = unescape(raw[:at]) if at >= 0 else unescape(_META_TAIL.sub("", raw))
-    exported = _EXPORTED_META.match(meta) if at >= 0 else None  # the bot's own: "owner: X · due D · State"
-    owner_match = exported or _OWNER.search(meta) or _HANDLE.search(meta)
+    # after " — owner: " the name runs to the next part ("· due", " · ", ", due"): it may hold parentheses
+    listed = (_EXPORTED_META.match(meta) or _OWNER_META.match(meta)) if at >= 0 else None
+    owner_match = listed or _OWNER.search(meta) or _HANDLE.search(meta)
     owner = person(unescape(owner_match.group(1)), item.line) if owner_match else None
     due = _DUE.search(meta)
     status = ActionStatus.DONE.value if item.check else ActionStatus.OPEN.value
