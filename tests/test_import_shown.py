@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.cli import main
 from bot.core.workdays import working_days_between
 from bot.deps import Deps
+from bot.reports.rendering import render_markdown
+from bot.reports.service import load_report
 from bot.signoffs.service import signoff_progress
 from models import ActionItem, ApprovalSlot, Delivery, ExternalSignoff, Milestone
 from tests.conftest import BOT_TOKEN, CHANNEL, wait_until_quiet
 from tests.fakeslack import FakeSlack, blocks_text_length
 from tests.harness import TEAM_ID, SlackSender, http
+from tests.test_actions import press
 from tests.test_import_slack import SAMPLES, outcome, submit
 from tests.test_milestones import open_modal
 from tests.test_reminders import deps, dms, sweep, texts  # noqa: F401  (deps: a fixture)
@@ -197,3 +200,42 @@ def test_an_item_due_a_year_ago_is_reminded_once_and_escalates_only_after_the_us
         days = sorted(d.local_date for d in session.scalars(select(Delivery).where(Delivery.recipient_id == "UEDITOR")))
         assert days[0] >= imported_on  # nothing for the days already past
         assert len(days) == len(set(days))
+
+
+def test_a_member_picked_later_replaces_the_name_kept_as_text(
+        bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
+    milestone_id = import_sample(bot, slack, db)
+
+    def kept() -> tuple[str | None, str | None, list[tuple[str, str | None]]]:
+        with db() as session:
+            m = session.get(Milestone, milestone_id)
+            assert m is not None
+            owners = [(i.owner_id, i.owner_name) for i in sorted(m.action_items, key=lambda i: i.id)]
+            return m.prepared_by, m.prepared_by_name, owners
+
+    # Saving another field of the footer keeps the preparer's name; picking a member replaces it.
+    assert bot.submit_view(open_modal(bot, slack, "edit M-077 metadata"), {"preparer_role": "Lead"}).status == 200
+    assert kept()[:2] == (None, "Dana | Smith")
+    assert bot.submit_view(open_modal(bot, slack, "edit M-077 metadata"), {"prepared_by": "UEDITOR"}).status == 200
+    assert kept()[:2] == ("UEDITOR", None)
+
+    # The item <!channel> was named to own is the importer's; Reassign to themselves makes it theirs by name too.
+    archive = next(i for i, (owner, name) in zip(_ids(db, milestone_id), kept()[2], strict=True)
+                   if name == "<!channel>")
+    listed = bot.command("actions M-077").json()["blocks"]
+    press(bot, listed, archive, "reassign", user_id="UOWNER")
+    form = slack.wait_for("views.open", where=lambda c: c.params["view"]["callback_id"] == "action_reassign_modal")
+    answer = bot.submit_view(form[-1].response["view"], {"owner_id": "UOWNER"})
+    assert answer.status == 200 and not answer.body, answer.body
+    assert ("UOWNER", None) in kept()[2] and ("UOWNER", "<!channel>") not in kept()[2]
+    with db() as session:
+        markdown = render_markdown(load_report(session, milestone_id))
+    assert "- [ ] Archive the old ledger — owner: Olivia Owner · due 2026-03-06" in markdown
+    preparer = next(line for line in markdown.split("\n") if line.startswith("**Document Prepared By**"))
+    assert preparer.rstrip() in ("**Document Prepared By**: Eddie Editor", "**Document Prepared By**: UEDITOR")
+    assert "(not in Slack)" in markdown  # Mallory's and Eve's names are still only text
+
+
+def _ids(db: sessionmaker[Session], milestone_id: int) -> list[int]:
+    with db() as session:
+        return sorted(session.scalars(select(ActionItem.id).where(ActionItem.milestone_id == milestone_id)))
