@@ -82,6 +82,8 @@ def value(section: Section, spec: FieldSpec) -> st.SearchStrategy[Any]:
         banned = _ITEM_PARTS.get(where, ())
         multi = spec.kind == "multiline" and where not in _ITEM_PARTS
         text = words(min(spec.max_length or 40, 40), banned=banned, lines=3 if multi else 1)
+        if " — " in banned:  # "a —" then the separator reads "a — — b": the separator starts one dash early
+            text = text.filter(lambda t: not t.endswith(" —"))
         return text.filter(lambda t: not t.endswith("#")) if where in _HEADINGS else text
     if spec.kind == "select" and spec.choices is not None:
         return st.sampled_from([c.value for c in spec.choices])
