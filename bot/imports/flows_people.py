@@ -54,7 +54,6 @@ class Directory:
         self.users: dict[str, dict[str, Any]] = {}  # what Slack said of each member it listed or found
         self._members: list[Member] | None = None
         self._emails: dict[str, str | None] = {}
-        self.list_calls = 0
 
     def members(self) -> list[Member]:
         """Every active human member: users.list (all pages), else the cached profiles."""
@@ -72,7 +71,6 @@ class Directory:
         cursor: str | None = None
         try:
             while True:
-                self.list_calls += 1
                 page = self.client.users_list(limit=PAGE, cursor=cursor)
                 for user in page.get("members") or []:
                     if user.get("deleted") or user.get("is_bot") or user.get("id") == "USLACKBOT":
