@@ -139,7 +139,7 @@ def _profiles(session: Session, user_ids: set[str]) -> tuple[dict[str, str], dic
 def _user_ids(m: Milestone) -> set[str]:
     ids = {m.owner_id, m.prepared_by or ""}
     ids |= {d.signoff_by or "" for d in m.deliverables}
-    ids |= {a.owner_id for a in m.action_items if not a.owner_name}
+    ids |= {a.owner_id for a in m.action_items}  # (also for items shown by a name kept as text: their zone)
     ids |= {e.user_id or "" for e in m.external_signoffs}
     for slot in m.approval_slots:
         ids |= {slot.approver_id, slot.delegate_id or ""}
