@@ -198,15 +198,15 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a report written in the template's Markdown as a new Draft milestone (bot.imports)."""
     from pathlib import Path
 
-    from slack_sdk import WebClient
-
     from bot.core.errors import DomainError
     from bot.imports import flows
+    from bot.slack.client import make_web_client
     from models.db import make_engine, make_session_factory
 
     engine = make_engine(settings.database_url, lock_timeout_ms=settings.db_lock_timeout_ms)
     sessions = make_session_factory(engine)
-    client = WebClient(token=settings.slack_bot_token) if settings.slack_bot_token else None
+    # SLACK_API_URL and the retries on 429 (users.list is tier 2) like every other client of the bot
+    client = make_web_client(settings) if settings.slack_bot_token else None
     try:
         team = args.team or flows.team_of_database(sessions)
         if not team:

@@ -5,7 +5,7 @@ from models.assignments import Assignment, AssignmentState  # noqa: F401
 from models.base import Base, Choice, FieldSpec, UTCDateTime, field, field_spec, form_fields, utcnow
 from models.canvas import MilestoneCanvas  # noqa: F401
 from models.feedback import FeedbackGroup, FeedbackRequest, FeedbackResponse, FeedbackTheme
-from models.imports import ExternalSignoff
+from models.imports import NAME_KEPT_AS_TEXT, ExternalSignoff
 from models.milestone import (
     AuditEvent,
     Milestone,
@@ -41,6 +41,7 @@ from models.sections import (
 from models.signoffs import STANDARD_ROLES, ApprovalSlot, Decision, SignOff, SignOffRequest
 
 __all__ = [
+    "NAME_KEPT_AS_TEXT",
     "STANDARD_ROLES", "ActionItem", "ActionStatus", "Appendix", "ApprovalSlot", "ArchitectureChange",
     "AuditEvent", "Base", "Benchmark", "BudgetLine", "Choice", "Decision", "DefectCount", "Deliverable",
     "Delivery", "DeliveryItem", "DeliveryStatus", "EffortLine", "ExternalSignoff", "FeedbackGroup", "FeedbackRequest",

@@ -13,6 +13,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
 
+# A person field and the column that keeps, as text, the name an imported report gave when it matched no
+# member. The name goes when someone picks a member for the field (bot.sections / bot.actions services).
+NAME_KEPT_AS_TEXT: dict[str, str] = {
+    "prepared_by": "prepared_by_name",  # Milestone
+    "signoff_by": "signoff_name",  # Deliverable
+    "owner_id": "owner_name",  # ActionItem
+}
+
 
 class ExternalSignoff(Base):
     __tablename__ = "external_signoffs"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import urllib.error
 import urllib.request
 
@@ -100,3 +101,51 @@ def test_files_info_unknown_file_and_uploaded_files(client: WebClient, slack: Fa
     assert error_of(excinfo) == "file_not_found"
     uploaded = client.files_upload_v2(channel="C0001", content="report", filename="M-042.md")["file"]["id"]
     assert client.files_info(file=uploaded)["file"]["channels"] == ["C0001"]
+
+
+def _listing(client: WebClient, **kwargs: object) -> list[list[str]]:
+    """Every page of users.list, as lists of ids, following next_cursor as Slack's pagination says."""
+    pages, cursor = [], None
+    while True:
+        page = client.users_list(cursor=cursor, **kwargs)
+        pages.append([u["id"] for u in page["members"]])
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            return pages
+
+
+def test_users_list_pages_members_with_an_opaque_cursor(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_user("UZGONE", name="Gone", deleted=True)
+    slack.add_user("UZOTHER", name="Guest", team_id="T_OTHER")  # a Slack Connect person: not a member here
+    everyone = sorted(u for u, info in slack.users.items() if info["team_id"] == TEAM_ID)
+    pages = _listing(client, limit=3)
+    assert [u for page in pages for u in page] == everyone  # by id, each once, the bot and the deleted too
+    assert all(len(page) == 3 for page in pages[:-1]) and "UZOTHER" not in everyone
+    first = client.users_list(limit=2)
+    user = first["members"][0]
+    assert {"id", "team_id", "name", "real_name", "deleted", "is_bot", "tz", "profile"} <= user.keys()
+    assert base64.b64decode(first["response_metadata"]["next_cursor"]).decode().startswith("user:")
+    assert "cache_ts" in first.data
+    slack.users_list_page_cap = 2  # Slack may send fewer than asked: only the cursor says "more"
+    assert {len(page) for page in _listing(client, limit=5)} == {2} | ({len(everyone) % 2} - {0})
+    assert [u for page in _listing(client, limit=5) for u in page] == everyone
+    assert [u for page in _listing(client) for u in page] == everyone  # no limit: everyone, in a small team
+    for user_id in ("UZGONE", "UZOTHER"):
+        slack.users.pop(user_id)  # the fake keeps its workspace across tests
+
+
+def test_users_list_refuses_a_bad_cursor_and_an_unlimited_call_in_a_large_team(
+        client: WebClient, slack: FakeSlack) -> None:
+    with pytest.raises(SlackApiError) as bad:
+        client.users_list(cursor="not-a-cursor", limit=10)
+    assert error_of(bad) == "invalid_cursor"
+    for n in range(1001):  # a large team: past 500 a call needs a limit, and a page holds 1,000 at most
+        slack.add_user(f"UZMANY{n:04}", name=f"many{n}")
+    try:
+        with pytest.raises(SlackApiError) as unlimited:
+            client.users_list()
+        assert error_of(unlimited) == "limit_required"
+        assert len(client.users_list(limit=5000)["members"]) == 1000  # a page holds at most 1,000
+    finally:
+        for n in range(1001):
+            slack.users.pop(f"UZMANY{n:04}", None)

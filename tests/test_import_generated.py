@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.imports import layout
 from bot.imports.text import is_placeholder
 from bot.sections.service import SECTIONS, Section, snapshot
-from models import ActionItem, Milestone, UserProfile
+from models import ActionItem, ExternalSignoff, Milestone, UserProfile
 from models.base import FieldSpec
-from tests.test_import_roundtrip import NOW, actions, export, import_markdown
+from tests.test_import_roundtrip import NOW, actions, export, import_markdown, people_as_text
 
 TEAM = "TGEN"
 USERS = {"UGENADA": "Ada Lovelace", "UGENKIM": "Kim Park", "UGENLEE": "Lee Chen"}
@@ -58,6 +58,10 @@ def prose() -> st.SearchStrategy[str]:
 
 money = st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False)
 dates = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+# A name nobody in the workspace has, kept as text: no `@` (an e-mail or a handle would be looked up), no
+# parentheses or commas (a technical-debt cell and a deliverable's sign-off cell separate with them).
+outsiders = words(40, banned=("@", "(", ")", ",", "·")).filter(
+    lambda t: t.casefold() not in {n.casefold() for n in USERS.values()})
 urls = st.from_regex(r"https://[a-z]{1,10}\.example\.com/[a-z0-9/_-]{0,20}[a-z0-9]", fullmatch=True)
 
 # Fields whose text is one part of a list item or a heading: no separator of the item's other parts in them.
@@ -78,6 +82,8 @@ def value(section: Section, spec: FieldSpec) -> st.SearchStrategy[Any]:
         banned = _ITEM_PARTS.get(where, ())
         multi = spec.kind == "multiline" and where not in _ITEM_PARTS
         text = words(min(spec.max_length or 40, 40), banned=banned, lines=3 if multi else 1)
+        if " — " in banned:  # "a —" then the separator reads "a — — b": the separator starts one dash early
+            text = text.filter(lambda t: not t.endswith(" —"))
         return text.filter(lambda t: not t.endswith("#")) if where in _HEADINGS else text
     if spec.kind == "select" and spec.choices is not None:
         return st.sampled_from([c.value for c in spec.choices])
@@ -149,10 +155,31 @@ def milestones(draw: st.DrawFn) -> dict[str, Any]:
             rows["appendices"] = sorted(found, key=lambda a: _APPENDIX_KINDS.index(a["kind"]))
         else:
             rows[section.key] = draw(st.lists(record(section, full=full), max_size=3 if full else 2))
+    for row in rows.get("completed", []):
+        if row.get("signoff_by") is None and draw(st.booleans()):
+            row["signoff_name"] = draw(outsiders)  # signed by someone the import could not match
+    if draw(st.booleans()):
+        columns |= {"prepared_by": None, "prepared_by_name": draw(outsiders)}
     validation = ones.get("validation")
     if validation is not None and validation.get("business_goals_met") is not None:
         validation["business_goals_total"] = draw(st.one_of(st.none(), st.integers(1, 50)))
-    return {"columns": columns, "ones": ones, "rows": rows, "actions": draw(st.lists(_action(), max_size=5))}
+    roles = draw(st.lists(words(40), max_size=4, unique_by=str.casefold))  # one signature per role
+    return {"columns": columns, "ones": ones, "rows": rows, "actions": draw(st.lists(_action(), max_size=5)),
+            "signed_outside": [draw(_signed_outside(role)) for role in roles]}
+
+
+_NOTE_KINDS = ("Condition: ", "Comment: ", "Rejection reason: ", "")
+
+
+@st.composite
+def _signed_outside(draw: st.DrawFn, role: str) -> dict[str, Any]:
+    """A signature an imported report recorded: by a member, by someone who is not one, or unnamed."""
+    user_id = draw(st.one_of(st.none(), st.sampled_from(sorted(USERS))))
+    name = USERS[user_id] if user_id else draw(st.one_of(st.none(), outsiders))
+    note = draw(st.one_of(st.none(), st.tuples(st.sampled_from(_NOTE_KINDS), words(80, lines=3)).map("".join)))
+    return {"role": role, "user_id": user_id, "name": name, "note": note,
+            "decision": draw(st.sampled_from(["approved", "approved_with_conditions", "rejected"])),
+            "signed_on": draw(st.one_of(st.none(), dates))}
 
 
 _APPENDIX_KINDS = ["test_report", "performance", "user_feedback", "architecture", "release_notes", "defect_report",
@@ -173,6 +200,7 @@ def _appendix(draw: st.DrawFn) -> dict[str, Any]:
 def _action(draw: st.DrawFn) -> dict[str, Any]:
     horizon = draw(st.sampled_from(["week1", "month1", "quarter", "tech_debt", "condition"]))
     item: dict[str, Any] = {"horizon": horizon, "owner_id": draw(st.sampled_from(sorted(USERS))),
+                            "owner_name": draw(st.one_of(st.none(), outsiders)),
                             "description": draw(words(60, banned=(" — owner: ", "(", ")"))),
                             "status": draw(st.sampled_from(["open", "done", "cancelled"]))}
     if horizon == "tech_debt":
@@ -195,7 +223,11 @@ def create(session: Session, spec: dict[str, Any]) -> Milestone:
             getattr(m, section.relation).append(section.model(position=position, **dict(section.fixed), **row))
     for item in spec["actions"]:
         done = item["status"] == "done"
+        if item["owner_name"]:
+            item = {**item, "owner_id": OWNER}  # named by a file, nobody here: the importer's to follow up
         m.action_items.append(ActionItem(created_by=OWNER, done_at=NOW if done else None, **item))
+    for position, signed in enumerate(spec["signed_outside"]):
+        m.external_signoffs.append(ExternalSignoff(position=position, imported_by=OWNER, **signed))
     session.add(m)
     session.flush()
     return m
@@ -221,6 +253,7 @@ def test_generated_milestones_come_back_identical(db: sessionmaker[Session], spe
         original = session.get(Milestone, created_id)  # as stored (Numeric scale, dates)
         assert original is not None
         before, stored, items = export(session, original.id), snapshot(original), actions(session, original.id)
+        as_text = people_as_text(original)
         session.delete(original)
     with db() as session, session.begin():
         result = import_markdown(session, before, TEAM, OWNER)
@@ -230,8 +263,17 @@ def test_generated_milestones_come_back_identical(db: sessionmaker[Session], spe
         assert export(session, imported.id) == before
         assert snapshot(imported) == stored
         assert actions(session, imported.id) == items
-        assert result.unmatched == []
+        assert people_as_text(imported) == as_text
+        assert sorted(result.unmatched) == sorted({n for n in _outsiders(spec)})
         session.delete(imported)
+
+
+def _outsiders(spec: dict[str, Any]) -> list[str]:
+    """The names in a generated milestone that match nobody (the import lists them)."""
+    names = [spec["columns"].get("prepared_by_name")] + [a["owner_name"] for a in spec["actions"]]
+    names += [r.get("signoff_name") for r in spec["rows"].get("completed", [])]
+    names += [s["name"] for s in spec["signed_outside"] if not s["user_id"]]
+    return [n for n in names if n]
 
 
 def test_the_generator_fills_every_field_the_report_shows() -> None:

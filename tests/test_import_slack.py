@@ -5,14 +5,13 @@ person told in the modal. Signed requests to the real server (gunicorn), the fak
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import ActionItem, ExternalSignoff, Milestone, UserProfile
+from models import ActionItem, ExternalSignoff, Milestone
 from tests.fakeslack import FakeSlack
 from tests.harness import TEAM_ID, SlackSender
 from tests.test_milestones import open_modal
@@ -46,15 +45,9 @@ def outcome(slack: FakeSlack, view_id: str) -> str:
     return "\n".join(str(b.get("text", {}).get("text", "")) for b in view["blocks"])
 
 
-def cache_people(db: sessionmaker[Session]) -> None:
-    with db() as session, session.begin():
-        session.merge(UserProfile(user_id="UPM", team_id=TEAM_ID, real_name="Alan Turing", tz="UTC", tz_offset=0,
-                                  fetched_at=datetime.now(UTC)))
-
-
 def test_import_from_the_modal_creates_the_milestone_and_tells_the_person(
         bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
-    cache_people(db)  # "Alan Turing" is a member the bot has met; Grace Hopper is nobody here
+    slack.add_user("UTURING", real_name="Alan Turing", tz="Europe/London")  # a member; Grace Hopper is nobody here
     view = open_modal(bot, slack, "import")
     assert view["blocks"][1]["element"]["type"] == "file_input"
     file_id = slack.add_file("payments.md", (SAMPLES / "mojibake_emoji.md").read_bytes(), user="UOWNER")
@@ -73,13 +66,13 @@ def test_import_from_the_modal_creates_the_milestone_and_tells_the_person(
     with db() as session:
         m = session.scalars(select(Milestone).where(Milestone.team_id == TEAM_ID)).one()
         assert (m.key, m.name, m.owner_id, m.status, m.prepared_by) == (
-            "M-107", "Payments Revamp", "UOWNER", "complete", "UPM")
+            "M-107", "Payments Revamp", "UOWNER", "complete", "UTURING")
         assert m.approval_slots == []  # Draft: nobody was asked to sign in Slack yet
         items = session.scalars(select(ActionItem).where(ActionItem.milestone_id == m.id)
                                 .order_by(ActionItem.id)).all()
         # Grace Hopper is no member: her open item is the importer's, her name kept as text
         assert [(a.owner_id, a.owner_name, a.status) for a in items] == [
-            ("UOWNER", "Grace Hopper", "open"), ("UPM", None, "done")]
+            ("UOWNER", "Grace Hopper", "open"), ("UTURING", None, "done")]
         signed = session.scalars(select(ExternalSignoff)).one()
         assert (signed.role, signed.name, signed.user_id, signed.decision) == (
             "Project Sponsor", "Grace Hopper", None, "approved")

@@ -56,8 +56,14 @@ def make_milestone(db: sessionmaker[Session], key: str = "M-042", owner: str = "
         return milestone.id
 
 
+# When the tests' items came into the bot: before every due date and simulated sweep below (escalation counts
+# from the later of the due date and the day an item came in, bot.actions.service.overdue_since).
+LONG_BEFORE = datetime(2025, 6, 2, 9, tzinfo=UTC)
+
+
 def make_item(db: sessionmaker[Session], milestone_id: int, owner: str = "UEDITOR", due: date | None = FRIDAY_BEFORE,
               description: str = "Rotate the API keys", **extra: Any) -> int:
+    extra.setdefault("created_at", LONG_BEFORE)
     with db() as session, session.begin():
         item = ActionItem(milestone_id=milestone_id, owner_id=owner, due_date=due, description=description,
                           horizon="week1", created_by="UOWNER", **extra)

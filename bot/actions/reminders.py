@@ -57,7 +57,7 @@ class OverdueItem:
     priority: str | None
     due_date: date
     owner_today: date
-    working_days_overdue: int  # counted from the due date, or from the end of a snooze that ran past it
+    working_days_overdue: int  # counted from service.overdue_since: due date, end of a snooze, or arrival
     snoozed_until: date | None = None
     owner_tz: str | None = None
     lead_tz: str | None = None
@@ -133,6 +133,7 @@ def _rows(session: Session, now: datetime) -> Iterable[Any]:
             ActionItem.id, ActionItem.milestone_id, Milestone.key, Milestone.name, Milestone.owner_id,
             Milestone.report_channel_id, ActionItem.owner_id, ActionItem.horizon, ActionItem.description,
             ActionItem.priority, ActionItem.due_date, ActionItem.snoozed_until, owner_p.tz, lead_p.tz,
+            ActionItem.created_at,
         )
         .join(Milestone, Milestone.id == ActionItem.milestone_id)
         .outerjoin(owner_p, owner_p.user_id == ActionItem.owner_id)
@@ -196,13 +197,14 @@ def _overdue_items(session: Session, now: datetime, settings: ReminderSettings) 
     today_in: dict[str | None, date] = {}
     overdue_days: dict[tuple[date, date], int] = {}  # few distinct (since, today) pairs: count each once
     for (item_id, milestone_id, key, name, lead, channel, owner, horizon, description, priority, due, snoozed,
-         owner_tz, lead_tz) in _rows(session, now):
+         owner_tz, lead_tz, created_at) in _rows(session, now):
         if owner_tz not in today_in:
             today_in[owner_tz] = local_now(now, owner_tz).date()
         today = today_in[owner_tz]
         if not is_overdue(ActionStatus.OPEN, due, snoozed, today):  # the rows are open items
             continue
-        since = overdue_since(due, snoozed)  # escalation counts from the end of a snooze, not the due date
+        # escalation counts from the end of a snooze, or from the day the item came in (an import), if later
+        since = overdue_since(due, snoozed, min(local_now(created_at, owner_tz).date(), today))
         if (since, today) not in overdue_days:
             overdue_days[(since, today)] = working_days_between(since, today, settings.work_days)
         yield OverdueItem(

@@ -92,9 +92,12 @@ def is_snoozed(status: str, snoozed_until: date | None, today: date) -> bool:
     return status == ActionStatus.OPEN and snoozed_until is not None and snoozed_until > today
 
 
-def overdue_since(due_date: date, snoozed_until: date | None) -> date:
-    """Where the overdue count (and escalation) starts: the due date, or the end of a snooze that ran past it."""
-    return max(due_date, snoozed_until) if snoozed_until else due_date
+def overdue_since(due_date: date, snoozed_until: date | None, created_on: date | None = None) -> date:
+    """THE start of the overdue count that escalation waits on: the due date, the end of a snooze that ran past
+    it, or the day the item came into the bot (`created_on`, in the owner's time zone) when that is later. An
+    item imported (or added) long after its due date is reminded from the next sweep like any overdue item,
+    and escalates only after the usual number of working days from that day, not for the days already past."""
+    return max(d for d in (due_date, snoozed_until, created_on) if d is not None)
 
 
 def get_item(session: Session, item_id: int | str, team_id: str | None = None) -> ActionItem:
@@ -212,6 +215,8 @@ def update_item(
     changed = {k: v for k, v in values.items() if getattr(item, k) != v}
     for name, value in changed.items():
         setattr(item, name, value)
+    if "owner_id" in changed:
+        item.owner_name = None  # a member now owns it, not the name an imported report gave
     if "due_date" in changed:
         item.snoozed_until = None  # a new due date replaces any snooze
     if changed:
@@ -275,12 +280,13 @@ def snooze(session: Session, item: ActionItem, actor_id: str, days: int, now: da
 
 
 def reassign(session: Session, item: ActionItem, actor_id: str, new_owner: str) -> bool:
-    """Give the item to someone else; False when they own it already."""
+    """Give the item to someone else; False when they own it already. An imported item whose owner matched no
+    member (kept as `owner_name`, held by the importer) can be given to the importer too: the name goes."""
     ensure_can_act(item, actor_id, "reassign")
-    if not new_owner or new_owner == item.owner_id:
+    if not new_owner or (new_owner == item.owner_id and not item.owner_name):
         return False
     previous = item.owner_id
-    item.owner_id = new_owner
+    item.owner_id, item.owner_name = new_owner, None
     item.snoozed_until = None  # the new owner's snooze is theirs to choose
     audit.record(session, item.milestone, actor_id, "action.reassigned", section="actions",
                  detail={"item": item.id, "from": previous, "to": new_owner})

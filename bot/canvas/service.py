@@ -212,8 +212,8 @@ def fingerprints(session: Session, milestone_ids: list[int], today: date) -> dic
             parts[row[0]].append(tuple(row[1:]))
     for item in session.execute(
         select(ActionItem.milestone_id, ActionItem.id, ActionItem.status, ActionItem.due_date,
-               ActionItem.snoozed_until, ActionItem.owner_id, ActionItem.description, ActionItem.horizon,
-               ActionItem.priority, ActionItem.effort_days, ActionItem.planned_sprint)
+               ActionItem.snoozed_until, ActionItem.owner_id, ActionItem.owner_name, ActionItem.description,
+               ActionItem.horizon, ActionItem.priority, ActionItem.effort_days, ActionItem.planned_sprint)
         .where(ActionItem.milestone_id.in_(milestone_ids)).order_by(ActionItem.id)
     ):
         parts[item[0]].append(tuple(item[1:]))

@@ -27,8 +27,8 @@ def _actions_line(r: Report) -> str:
 def unfurl_card(r: Report, url: str, *, link_revision: int, canvas_url: str | None = None) -> dict[str, Any]:
     """A pasted report link, unfurled: name, report state, sign-off progress, open and overdue actions, and
     "View report"; a link made for an older revision says so."""
-    fields = [("Report", r.state), ("Milestone", r.status_label), ("Sign-off", r.signoff_progress.label),
-              ("Actions", _actions_line(r))]
+    fields = [("Report", r.state), ("Milestone", r.status_label),
+              ("Sign-off", r.signoff_progress.label + r.signed_outside_note), ("Actions", _actions_line(r))]
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn",
                                      "text": f"*📊 {_t(r.key, 20)} · {_t(r.name, 200)}* — milestone report"}},

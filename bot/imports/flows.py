@@ -1,6 +1,7 @@
 """Importing a report, end to end: fetch the file (Slack: files.info, then the private download with the bot
-token, 1 MB at most), parse it, match its people (users.list and users.lookupByEmail, outside any
-transaction), then create everything in one transaction. The command line and the modal both come here.
+token, 1 MB at most), parse it, match its people (bot.imports.flows_people: users.list and users.lookupByEmail,
+once per import, outside any transaction), then create everything in one transaction. The command line and
+the modal both come here.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.access import next_free_key
 from bot.core.errors import DomainError, InvalidInput
 from bot.deps import Deps
+from bot.imports.flows_people import Directory
 from bot.imports.parsed import Parsed
 from bot.imports.parser import parse_file
-from bot.imports.people import Member, match_all
 from bot.imports.service import ImportResult, import_report
 from bot.imports.text import MAX_BYTES, Problem, ReportFormatError
 from bot.imports.views import result_modal
@@ -33,7 +34,6 @@ from bot.slack.submissions import AlreadySaved, claim
 from models import Milestone, UserProfile
 
 log = logging.getLogger(__name__)
-EmailLookup = Callable[[str], str | None]
 
 
 class FetchFailed(DomainError):
@@ -69,54 +69,6 @@ def fetch_slack_file(client: WebClient, file_id: str) -> tuple[str, bytes]:
     return name, data
 
 
-# ---- people ---------------------------------------------------------------------------------------------
-
-
-def slack_members(client: WebClient) -> list[Member] | None:
-    """The workspace's members from users.list (all pages); None when Slack refuses (then the cache serves)."""
-    members: list[Member] = []
-    cursor = None
-    try:
-        while True:
-            page = client.users_list(limit=200, cursor=cursor)
-            for user in page.get("members") or []:
-                if user.get("deleted") or user.get("is_bot"):
-                    continue
-                profile = user.get("profile") or {}
-                members.append(Member(user["id"], profile.get("real_name") or user.get("real_name"),
-                                      profile.get("display_name"), user.get("name")))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
-    except SlackApiError as error:
-        log.info("users.list refused (%s); matching names against cached profiles", error.response.get("error"))
-        return None
-
-
-def cached_members(session: Session, team_id: str) -> list[Member]:
-    rows = session.execute(select(UserProfile.user_id, UserProfile.real_name)
-                           .where(UserProfile.team_id == team_id, UserProfile.deleted.is_(False))).all()
-    return [Member(user_id, real_name) for user_id, real_name in rows]
-
-
-def slack_email_lookup(client: WebClient) -> EmailLookup:
-    def lookup(email: str) -> str | None:
-        try:
-            return str(client.users_lookupByEmail(email=email)["user"]["id"])
-        except SlackApiError:
-            return None
-
-    return lookup
-
-
-def no_email_lookup(email: str) -> str | None:
-    return None
-
-
-def match_people(parsed: Parsed, members: list[Member], by_email: EmailLookup) -> dict[str, str | None]:
-    return match_all((p.text for p in parsed.people()), members, by_email)
-
-
 # ---- the import -----------------------------------------------------------------------------------------
 
 
@@ -133,12 +85,8 @@ def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, ow
     any problem, and always for a dry run)."""
     now = now or datetime.now(UTC)
     parsed = parse_file(data)
-    members = slack_members(client) if client is not None else None
-    by_email = slack_email_lookup(client) if client is not None else no_email_lookup
-    if members is None:
-        with sessions() as session:
-            members = cached_members(session, team_id)
-    people = match_people(parsed, members, by_email)
+    directory = Directory(client, sessions, team_id)
+    people = directory.match(p.text for p in parsed.people())
     owner = owner_id or _preparer(parsed, people)
     if not owner:
         raise DomainError("Who owns the imported milestone? Give --owner U… (the file's preparer is not a "
@@ -150,6 +98,7 @@ def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, ow
                 claim(session)  # a double submit imports once
             result = import_report(session, parsed, team_id=team_id, owner_id=owner, key=key, people=people,
                                    now=now)
+            directory.remember(session, people.values())  # their names show in the report at once
         except Exception:
             transaction.rollback()
             raise

@@ -29,6 +29,13 @@ def email_of(text: str) -> str | None:
     return match.group(0) if match else None
 
 
+def needs_directory(text: str) -> bool:
+    """Whether matching this text needs the workspace's member list (a name or handle, not `<@U…>` or an
+    e-mail address)."""
+    text = text.strip()
+    return not _MENTION.match(text) and email_of(text) is None
+
+
 def match_one(text: str, members: list[Member], by_email: Callable[[str], str | None]) -> str | None:
     """A member's id for `<@U…>`, an e-mail address, `@handle`, or an exact real or display name; None when
     nobody, or more than one person, matches."""

@@ -21,10 +21,13 @@ from bot.imports.values import (
     decision,
     deliverable_signoff,
     inline_text,
+    person,
 )
 from bot.imports.values import decode as decode_value
 from bot.reports import outline as ol
 from bot.reports.data import budget_verdict
+from bot.reports.formatting import NOT_IN_SLACK
+from bot.reports.rows import NOTE
 from bot.sections.service import get_section
 from models import ActionStatus
 from models.sections import AppendixKind, Level, ObjectivePriority
@@ -124,9 +127,9 @@ def _required(section: str, row: dict[str, Any], heading: str, p: Parsed) -> dic
 def _tech_debt(by_attr: dict[str, str], line: int, heading: str, p: Parsed) -> None:
     text = cell_text(by_attr.get("item_label", "")) or ""
     owner, status = None, ActionStatus.OPEN.value
-    match = re.match(r"^(.*) \(([^()]*), ([^(),]*)\)$", text, re.S)
+    match = _DEBT_ITEM.match(text)
     if match and _state(match.group(3)) is not None:
-        text, owner, status = match.group(1), Person(match.group(2), line), _state(match.group(3)) or "open"
+        text, owner, status = match.group(1), person(match.group(2), line), _state(match.group(3)) or "open"
     if not text.strip():
         return
     priority = choice_value(Level, by_attr.get("priority_label", "")) if by_attr.get("priority_label") else None
@@ -136,6 +139,10 @@ def _tech_debt(by_attr: dict[str, str], line: int, heading: str, p: Parsed) -> N
         effort_days=None if is_placeholder(effort) else parse_number(effort),
         planned_sprint=cell_text(by_attr.get("planned_sprint", "")),
     ))
+
+
+# "Replace the session store (Ava Johnson, Open)"; the owner may carry the mark "(not in Slack)".
+_DEBT_ITEM = re.compile(r"^(.*) \(([^()]*(?: " + re.escape(NOT_IN_SLACK) + r")?), ([^(),]*)\)$", re.S)
 
 
 def _state(label: str) -> str | None:
@@ -154,8 +161,7 @@ def _signoff(by_attr: dict[str, str], line: int, heading: str, p: Parsed) -> Non
     chosen = decision(by_attr.get("signature", ""))
     if not role or chosen is None:
         return
-    name = cell_text(by_attr.get("name", ""))
-    p.signoffs.append(ParsedSignoff(line, role, Person(name, line) if name else None, chosen,
+    p.signoffs.append(ParsedSignoff(line, role, person(cell_text(by_attr.get("name", "")), line), chosen,
                                     parse_date(by_attr.get("date_label", ""))))
 
 
@@ -224,6 +230,8 @@ _TEMPLATE_ACTION = re.compile(r"^Action \d+: Description and owner$")
 _OWNER = re.compile(r"\bowner:\s*([^·;,()\n]+?)\s*(?:·|;|,|\)|$)", re.IGNORECASE)
 _META_TAIL = re.compile(r"\s*[(\[](?=[^()\[\]]*\b(?:owner|due)\b)[^()\[\]]*[)\]]\s*$", re.IGNORECASE)
 _HANDLE = re.compile(r"(<@[UW][A-Z0-9]+(?:\|[^>]*)?>|(?<![\w.])@[\w.\-]+)")
+_EXPORTED_META = re.compile(r"^owner: (.*?) · due (?:\d{4}-\d{1,2}-\d{1,2}|—) · ", re.S)  # the bot's own
+_OWNER_META = re.compile(r"^owner:\s*(.+?)\s*(?:[·;,]\s*due\b|\s·\s|$)", re.S | re.IGNORECASE)
 _DUE = re.compile(r"\bdue:?\s*(\d{4}-\d{1,2}-\d{1,2})", re.IGNORECASE)
 
 
@@ -235,11 +243,10 @@ def action(item: layout.Item, horizon: str, p: Parsed) -> None:
     at = raw.rfind(" — owner: ")
     meta = raw[at + 3:] if at >= 0 else raw
     text = unescape(raw[:at]) if at >= 0 else unescape(_META_TAIL.sub("", raw))
-    owner_match = _OWNER.search(meta) or _HANDLE.search(meta)
-    owner = None
-    if owner_match:
-        name = unescape(owner_match.group(1)).strip()
-        owner = Person(name, item.line) if name and not is_placeholder(name) and name != "—" else None
+    # after " — owner: " the name runs to the next part ("· due", " · ", ", due"): it may hold parentheses
+    listed = (_EXPORTED_META.match(meta) or _OWNER_META.match(meta)) if at >= 0 else None
+    owner_match = listed or _OWNER.search(meta) or _HANDLE.search(meta)
+    owner = person(unescape(owner_match.group(1)), item.line) if owner_match else None
     due = _DUE.search(meta)
     status = ActionStatus.DONE.value if item.check else ActionStatus.OPEN.value
     if re.search(r"\bCancelled\b", meta) and at >= 0:
@@ -289,13 +296,24 @@ def _condition(item: layout.Item, p: Parsed) -> None:
     if who is None or match is None:
         p.note(item.line, "a comment under “Comments & Conditions” that names no sign-off: not imported")
         return
-    role = re.search(r"\(([^()]*)\)\s*$", unescape(who))
-    signoff = next((s for s in p.signoffs if role and s.role == role.group(1)), None)
-    note = f"{match.group(1)}: {inline_text(match.group(2)) or ''}"
+    signoff = _signoff_of(unescape(who), p)
+    kind, text = match.group(1).strip(), inline_text(match.group(2)) or ""
+    note = text if kind == NOTE else f"{kind}: {text}"  # as bot.reports.rows.note_parts reads it back
     if signoff is None:
         p.note(item.line, f"“{unescape(who)}” signed nothing in the acceptance table: the comment was left out")
         return
     signoff.note = note if signoff.note is None else f"{signoff.note}\n{note}"
+
+
+def _signoff_of(who: str, p: Parsed) -> ParsedSignoff | None:
+    """The signature a comment belongs to, by "Name (Role)": the role's row with that name, else the role's
+    first row."""
+    found = [s for s in p.signoffs if who.endswith(f" ({s.role})")]
+    named = [s for s in found if person(who[: -len(f" ({s.role})")], 0) == (Person(s.name.text, 0) if s.name else None)]
+    for candidates in (named, found):
+        if candidates:  # the first without a note yet: two rows for one role each keep their own
+            return next((s for s in candidates if s.note is None), candidates[0])
+    return None
 
 
 # ---- appendices -----------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from bot.imports.people import shown_name
 from bot.imports.text import Problem, ReportFormatError
 from bot.imports.values import Person
 from bot.sections.service import MAX_ROWS, SECTIONS, Section, get_section
-from models import ActionItem, ActionStatus, ExternalSignoff, Milestone
+from models import NAME_KEPT_AS_TEXT, ActionItem, ActionStatus, ExternalSignoff, Milestone
 from models.base import FieldSpec
 
 NAME_LIMIT = 200  # the text kept for a person nobody matched
@@ -115,15 +115,11 @@ def _values(section: Section, raw: dict[str, Any], lines: dict[str, int], people
             user_id, text = people.id_or_name(value)
             out[name] = user_id
             if text is not None:
-                out[_NAME_COLUMNS[name]] = text
+                out[NAME_KEPT_AS_TEXT[name]] = text
             continue
         out[name] = _check(specs[name], value, lines.get(name, 0), section.title, problems, notes) \
             if name in specs else value
     return out
-
-
-# A user field's companion column for a name nobody matched.
-_NAME_COLUMNS = {"prepared_by": "prepared_by_name", "signoff_by": "signoff_name"}
 
 
 def _milestone(parsed: Parsed, team_id: str, owner_id: str, key: str, people: _People,

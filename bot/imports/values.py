@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.imports.text import is_placeholder, letters, link_target, parse_date, parse_number, unescape, unquote_url
-from bot.reports.formatting import MARKS, OUTDATED
+from bot.reports.formatting import MARKS, NOT_IN_SLACK, OUTDATED
 from models.base import Choice, FieldSpec
 
 
@@ -20,6 +20,18 @@ class Person:
 
     text: str
     line: int
+
+
+_OUTSIDER = re.compile(r"\s*" + re.escape(NOT_IN_SLACK) + r"\s*$")
+
+
+def person(text: str | None, line: int) -> Person | None:
+    """A person's name as the file gives it (already unescaped), without the report's mark for someone who is
+    not a workspace member (`Dana Smith (not in Slack)`, bot.reports.formatting.outsider); None for nobody."""
+    if text is None:
+        return None
+    name = _OUTSIDER.sub("", text, count=1).strip() if text.rstrip().endswith(NOT_IN_SLACK) else text.strip()
+    return Person(name, line) if name and not is_placeholder(name) and name != "—" else None
 
 
 class BadValue(ValueError):
@@ -117,8 +129,7 @@ def decode(spec: FieldSpec, raw: str, line: int, *, cell: bool = False) -> Any:
         target = link_target(raw)
         return unquote_url(target) if target else inline_text(raw)
     if spec.kind == "user":
-        name = cell_text(raw) if cell else inline_text(raw)
-        return Person(name, line) if name else None
+        return person(cell_text(raw) if cell else inline_text(raw), line)
     return inline_text(raw)
 
 
@@ -151,7 +162,7 @@ def deliverable_signoff(raw: str, line: int) -> tuple[Person | None, date | None
         return None, None
     when = parse_date(text)
     name = re.sub(r",?\s*\d{4}-\d{1,2}-\d{1,2}\s*$", "", text).strip().rstrip(",").strip()
-    return (Person(name, line) if name and not is_placeholder(name) else None), when
+    return person(name, line), when
 
 
 def budget_note(raw: str, verdict: str) -> str | None:

@@ -276,18 +276,21 @@ class SignoffRow:
     revision: int | None
     outdated: bool
     required: bool
+    outside: bool = False  # a signature an imported report recorded: shown, never an approval in the app
 
     @property
     def approved(self) -> bool:
-        return not self.outdated and self.decision in (Decision.APPROVED, Decision.APPROVED_WITH_CONDITIONS)
+        return not self.outside and not self.outdated and self.decision in (Decision.APPROVED,
+                                                                            Decision.APPROVED_WITH_CONDITIONS)
 
 
 @dataclass(frozen=True)
 class Condition:
     who: str  # "Pat Manager (Project Manager)"
-    kind: str  # "Condition", "Comment", "Rejection reason"
+    kind: str  # "Condition", "Comment", "Rejection reason" ("Note" for a signature given outside Slack)
     text: str
     outdated: bool
+    outside: bool = False  # said with a signature given outside Slack (an imported report's)
 
 
 @dataclass(frozen=True)

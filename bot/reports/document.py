@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from bot.reports import outline as ol
 from bot.reports.coverage import outline
-from bot.reports.formatting import NOT_PROVIDED
+from bot.reports.formatting import NOT_PROVIDED, SIGNED_OUTSIDE
 from bot.reports.report import Report
 from bot.reports.summary import figures
 
@@ -161,8 +161,8 @@ def _action(a: Any) -> DItem:
 
 
 def _condition(x: Any) -> DItem:
-    outdated = " (on an outdated sign-off)" if x.outdated else ""
-    return DItem((Run(x.who, "strong"), Run(f" — {x.kind}{outdated}: "), Run(x.text)))
+    marked = f" ({SIGNED_OUTSIDE})" if x.outside else " (on an outdated sign-off)" if x.outdated else ""
+    return DItem((Run(x.who, "strong"), Run(f" — {x.kind}{marked}: "), Run(x.text)))
 
 
 def link_run(url: str) -> Run:

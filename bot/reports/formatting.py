@@ -10,6 +10,8 @@ from typing import Any
 from models.base import Choice
 
 NOT_PROVIDED = "Not provided"
+NOT_IN_SLACK = "(not in Slack)"  # after a name an imported report gave that matched no workspace member
+SIGNED_OUTSIDE = "signed outside Slack"  # a signature an imported report recorded: shown, never counted
 
 
 def _q(value: Decimal, places: str) -> Decimal:
@@ -101,6 +103,19 @@ def mark(choice: type[Choice], value: str | None) -> str:
     if value is not None and (choice.__name__, value) in MARKS:
         return MARKS[(choice.__name__, value)]
     return choice_label(choice, value)
+
+
+def outsider(name: str) -> str:
+    """A person named by an imported report who is not a workspace member, kept as text: "Dana Smith (not in
+    Slack)". The importer reads the mark back off (bot.imports.values.person)."""
+    return f"{name} {NOT_IN_SLACK}"
+
+
+def person(user_id: str | None, text: str | None, name: Callable[[str], str]) -> str | None:
+    """Who a field names: a member by their name; else the text an imported report gave, marked; else None."""
+    if user_id:
+        return name(user_id)
+    return outsider(text) if text else None
 
 
 def text_or_none(value: str | None) -> str | None:

@@ -46,7 +46,9 @@ from bot.reports.formatting import (
     fmt_num,
     fmt_pct,
     mark,
+    outsider,
     percent,
+    person,
 )
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
@@ -88,7 +90,7 @@ _RELATIONSHIPS = (
     Milestone.budget_lines, Milestone.quality, Milestone.defects, Milestone.benchmarks, Milestone.risks,
     Milestone.lessons, Milestone.technical_docs, Milestone.architecture_changes, Milestone.knowledge_transfer,
     Milestone.handover_items, Milestone.next_milestone, Milestone.preparatory_tasks, Milestone.appendices,
-    Milestone.stakeholder_validation, Milestone.action_items, Milestone.feedback,
+    Milestone.stakeholder_validation, Milestone.action_items, Milestone.feedback, Milestone.external_signoffs,
 )
 
 
@@ -137,7 +139,8 @@ def _profiles(session: Session, user_ids: set[str]) -> tuple[dict[str, str], dic
 def _user_ids(m: Milestone) -> set[str]:
     ids = {m.owner_id, m.prepared_by or ""}
     ids |= {d.signoff_by or "" for d in m.deliverables}
-    ids |= {a.owner_id for a in m.action_items}
+    ids |= {a.owner_id for a in m.action_items}  # (also for items shown by a name kept as text: their zone)
+    ids |= {e.user_id or "" for e in m.external_signoffs}
     for slot in m.approval_slots:
         ids |= {slot.approver_id, slot.delegate_id or ""}
         ids |= {s.approver_id for s in slot.signoffs}
@@ -165,6 +168,10 @@ class _Ctx:
         if not user_id:
             return "—"
         return self.names.get(user_id) or user_id
+
+    def person(self, user_id: str | None, text: str | None) -> str | None:
+        """A member's name, or the name an imported report gave for someone who is not one, marked."""
+        return person(user_id, text, self.name)
 
 
 def load_report(session: Session, milestone_id: int, *, now: datetime | None = None) -> Report:
@@ -226,9 +233,9 @@ def _overview(c: _Ctx) -> dict[str, Any]:
 def _deliverables(c: _Ctx) -> dict[str, Any]:
     def row(d: Any) -> DeliverableRow:
         signoff = None
-        if d.signoff_by or d.signoff_date:
-            signoff = ", ".join(p for p in (c.name(d.signoff_by) if d.signoff_by else None,
-                                            d.signoff_date.isoformat() if d.signoff_date else None) if p)
+        who = c.person(d.signoff_by, d.signoff_name)
+        if who or d.signoff_date:
+            signoff = ", ".join(p for p in (who, d.signoff_date.isoformat() if d.signoff_date else None) if p)
         return DeliverableRow(d.name, _text(d.description), d.acceptance_criteria, _label(ProgressStatus, d.status),
                               signoff, d.deferral_reason, d.new_target, _label(Level, d.impact), d.addition_reason)
 
@@ -360,7 +367,8 @@ def _activities(c: _Ctx) -> dict[str, Any]:
     actions: dict[str, list[ActionRow]] = {h.value: [] for h in Horizon if h != Horizon.TECH_DEBT}
     tech_debt: list[ActionRow] = []
     for item in sorted(c.m.action_items, key=lambda a: (a.due_date or date.max, a.id)):
-        row = rows.action_row(item, c.name(item.owner_id), c.history.get(item.id), c.today_of(item.owner_id))
+        owner = outsider(item.owner_name) if item.owner_name else c.name(item.owner_id)  # imported, not a member
+        row = rows.action_row(item, owner, c.history.get(item.id), c.today_of(item.owner_id))
         (tech_debt if item.horizon == Horizon.TECH_DEBT else actions.setdefault(item.horizon, [])).append(row)
     return dict(actions=actions, tech_debt=tech_debt)
 
@@ -385,7 +393,8 @@ def _signoff_part(c: _Ctx) -> dict[str, Any]:
 def _closing(c: _Ctx) -> dict[str, Any]:
     m = c.m
     return dict(feedback=rows.feedback(m), appendices=rows.appendices(m),
-                prepared_by=c.name(m.prepared_by or m.owner_id), preparer_role=_text(m.preparer_role),
+                prepared_by=c.person(m.prepared_by, m.prepared_by_name) or c.name(m.owner_id),
+                preparer_role=_text(m.preparer_role),
                 report_date=c.today, distribution=_text(m.distribution),
                 confidentiality=_text(m.confidentiality) or "Internal Use Only")
 

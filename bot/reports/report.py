@@ -27,7 +27,7 @@ from bot.reports.data import (
     SignoffRow,
     Testing,
 )
-from bot.reports.formatting import NOT_PROVIDED, fmt_date
+from bot.reports.formatting import NOT_PROVIDED, SIGNED_OUTSIDE, fmt_date
 from bot.reports.state import ReportState
 from bot.signoffs.service import SignoffProgress
 from models import ActionStatus
@@ -188,9 +188,20 @@ class Report:
         return self.next_milestone.name if self.next_milestone else None
 
     @property
+    def signed_outside(self) -> list[SignoffRow]:
+        """Signatures an imported report recorded: in the sign-off table, never counted as approvals."""
+        return [s for s in self.signoffs if s.outside]
+
+    @property
     def signoff_progress_label(self) -> str:
         accepted = f" — accepted on {self.accepted_at.date()}" if self.accepted_at else ""
-        return self.signoff_progress.label + accepted
+        return self.signoff_progress.label + accepted + self.signed_outside_note
+
+    @property
+    def signed_outside_note(self) -> str:
+        """" · 2 signed outside Slack (not counted)", or nothing."""
+        n = len(self.signed_outside)
+        return f" · {n} {SIGNED_OUTSIDE} (not counted)" if n else ""
 
     @property
     def open_actions(self) -> list[ActionRow]:

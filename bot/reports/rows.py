@@ -24,6 +24,7 @@ from bot.reports.data import (
 from bot.reports.formatting import (
     NOT_PROVIDED,
     OUTDATED,
+    SIGNED_OUTSIDE,
     fmt_date,
     fmt_days,
     fmt_num,
@@ -31,6 +32,7 @@ from bot.reports.formatting import (
     fmt_signed,
     mark,
     percent,
+    person,
 )
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
@@ -120,7 +122,35 @@ def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
                            ("Comment", shown.comments)):
             if text and text.strip():
                 conditions.append(Condition(who, kind, text.strip(), outdated))
-    return rows, progress, conditions
+    outside, notes = signed_outside(m, name)
+    return rows + outside, progress, conditions + notes
+
+
+_NOTE_KINDS = re.compile(r"^(Condition|Comment|Rejection reason): ")
+NOTE = "Note"  # the kind of a note that names none of the above
+
+
+def note_parts(note: str) -> tuple[str, str]:
+    """An imported signature's note, "Condition: text", as (kind, text); ("Note", note) when it names no kind.
+    The importer stores it that way (bot.imports.rows), so the two read each other exactly."""
+    match = _NOTE_KINDS.match(note)
+    return (match.group(1), note[match.end():]) if match else (NOTE, note)
+
+
+def signed_outside(m: Milestone, name: Callable[[str | None], str]) -> tuple[list[SignoffRow], list[Condition]]:
+    """The signatures an imported report recorded, after the roles of the sign-off in Slack: marked as given
+    outside Slack, never approvals (bot.signoffs.service.signoff_progress does not read them)."""
+    rows: list[SignoffRow] = []
+    conditions: list[Condition] = []
+    for e in m.external_signoffs:
+        shown = person(e.user_id, e.name, name) or "—"
+        decision = _label(Decision, e.decision).split(" ", 1)[-1]  # the word, without the app's icon
+        rows.append(SignoffRow(e.role, shown, e.decision, f"✍️ {decision}, {SIGNED_OUTSIDE}",
+                               e.signed_on.isoformat() if e.signed_on else "—", None, False, False, outside=True))
+        if e.note and e.note.strip():
+            kind, text = note_parts(e.note)
+            conditions.append(Condition(f"{shown} ({e.role})", kind, text, False, outside=True))
+    return rows, conditions
 
 
 def appendices(m: Milestone) -> list[AppendixRow]:

@@ -59,7 +59,7 @@ def figures(r: Report) -> list[Figure]:
         _budget(r),
         Figure("Success criteria", criteria.label, "criteria", "bad" if criteria.not_met else ""),
         _tests(r),
-        Figure("Sign-off", r.signoff_progress.label, "acceptance",
+        Figure("Sign-off", r.signoff_progress.label + r.signed_outside_note, "acceptance",
                "bad" if r.signoff_progress.rejected else ""),
         _actions(r),
         _nps(r),

@@ -9,6 +9,7 @@ from bot.slack.text import esc, truncate, user
 
 VIEW_REPORT_ACTION = "report_view_full"
 SUMMARY_EXCERPT = 500  # characters of the executive summary shown in the message
+SIGNED_OUTSIDE_SHOWN = 5  # signatures given outside Slack listed in the message
 
 
 def _dates(r: Report) -> str:
@@ -38,6 +39,19 @@ def _feedback(r: Report) -> str:
     return " · ".join(parts)
 
 
+def _signed_outside(r: Report) -> str:
+    """The signatures an imported report recorded: shown as such, not approvals (the first few; the table in
+    the full report has them all)."""
+    shown = r.signed_outside[:SIGNED_OUTSIDE_SHOWN]
+    lines = [f"• {esc(truncate(s.role, 64))} — {esc(truncate(s.name, 120))} · {esc(s.signature)} · {esc(s.date_label)}"
+             for s in shown]
+    more = len(r.signed_outside) - len(shown)
+    if more > 0:
+        lines.append(f"…and {more} more in the full report")
+    return truncate("*✍️ Signed outside Slack* (recorded in the imported report; not counted as approvals)\n"
+                    + "\n".join(lines), 3000)
+
+
 def summary(
     r: Report, link: str | None, *, posted_by: str | None = None, final: bool = False, preview_for: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
@@ -59,7 +73,7 @@ def summary(
         ("Dates", _dates(r)),
         ("Success criteria", r.criteria_summary.label),
         ("Deliverables", r.deliverables_label),
-        ("Sign-off", r.signoff_progress.label),
+        ("Sign-off", r.signoff_progress.label + r.signed_outside_note),
         ("Action items", _actions(r)),
         ("Feedback", _feedback(r)),
     ]
@@ -76,6 +90,8 @@ def summary(
             lines.append(f"…and {more} more in the full report")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(
             "*Overdue actions*\n" + "\n".join(lines), 3000)}})
+    if r.signed_outside:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _signed_outside(r)}})
     if link:
         blocks.append({"type": "actions", "block_id": "report_links", "elements": [{
             "type": "button", "action_id": VIEW_REPORT_ACTION, "url": link, "style": "primary",

@@ -23,7 +23,7 @@ from bot.sections.registry import Section as Section
 from bot.sections.registry import find_section as find_section
 from bot.sections.registry import get_section as get_section
 from bot.sections.registry import grouped as grouped
-from models import DefectCount, FieldSpec, Milestone, QualityMetrics, StakeholderValidation
+from models import NAME_KEPT_AS_TEXT, DefectCount, FieldSpec, Milestone, QualityMetrics, StakeholderValidation
 from models.base import FieldValue
 
 # ---- reading ---------------------------------------------------------------------------------------------
@@ -177,6 +177,16 @@ def parse(section: Section, raw: dict[str, Any]) -> dict[str, FieldValue]:
 # ---- saving (inside the caller's transaction) ------------------------------------------------------------
 
 
+def _set(target: Any, changed: list[str], values: dict[str, FieldValue]) -> None:
+    """Write the changed fields; a member picked for a person field replaces the name an imported report kept
+    as text for it (models.NAME_KEPT_AS_TEXT)."""
+    for name in changed:
+        setattr(target, name, values[name])
+        kept = NAME_KEPT_AS_TEXT.get(name)
+        if kept and values[name] and hasattr(target, kept):
+            setattr(target, kept, None)
+
+
 def save_fields(
     session: Session, milestone: Milestone, section: Section, values: dict[str, FieldValue], actor_id: str
 ) -> list[str]:
@@ -193,8 +203,7 @@ def save_fields(
     if target is None:
         target = section.model(milestone_id=milestone.id)
         setattr(milestone, section.relation, target)
-    for name in changed:
-        setattr(target, name, values[name])
+    _set(target, changed, values)
     detail = {"fields": changed}
     if any(name not in section.non_content for name in changed):
         audit.content_changed(session, milestone, actor_id, section.key, detail)
@@ -272,8 +281,7 @@ def save_row(
         changed = [name for name, value in values.items() if not _same(getattr(row, name), value)]
         if not changed:
             return False
-        for name in changed:
-            setattr(row, name, values[name])
+        _set(row, changed, values)
         audit.content_changed(session, milestone, actor_id, section.key, {"changed": row.id, "fields": changed})
     session.expire(milestone, [section.relation])  # the relationship list reloads with the new row
     return True

@@ -47,7 +47,11 @@ and other projects' issues):
   page (status 200 once followed), which is how Slack answers unauthenticated downloads.
 - People: users.info has ``team_id`` (another workspace's for Slack Connect people), ``is_admin``,
   ``is_owner``, ``is_bot``, ``deleted``, ``profile.email`` and, for Enterprise Grid, ``enterprise_user``
-  {enterprise_id, is_admin, ...}. users.lookupByEmail answers ``users_not_found``. conversations.open
+  {enterprise_id, is_admin, ...}. users.list gives the workspace's members (deleted ones and bots included,
+  other workspaces' people not) ordered by id, in cursor pages (``response_metadata.next_cursor``, opaque
+  ``user:<id>`` in base64; ``invalid_cursor``) of at most ``limit`` and 1,000, shorter when
+  ``users_list_page_cap`` is set (Slack may send fewer than asked); without a limit a team of more than 500 is
+  ``limit_required``. users.lookupByEmail answers ``users_not_found``. conversations.open
   with an unknown user is ``user_not_found`` (documented), with a deactivated one ``user_disabled``;
   chat.postMessage to an unknown user id is ``channel_not_found`` (what Slack says, bolt-python#565).
 - Channels: C/G ids must have been ``add_channel``'d (``channel_not_found``); posting where the bot is not

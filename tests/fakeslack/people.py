@@ -1,9 +1,10 @@
-"""People and conversations: users.info, users.lookupByEmail, conversations.open/members/info."""
+"""People and conversations: users.info, users.list, users.lookupByEmail, conversations.open/members/info."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,8 +12,18 @@ from zoneinfo import ZoneInfo
 from tests.fakeslack.core import FakeCore
 from tests.fakeslack.protocol import SlackError, api
 
+# users.list (docs.slack.dev): pages of at most 1,000 members ("fewer than the requested number of items may be
+# returned, even if the end of the users list hasn't been reached"); without a limit Slack tries to send
+# everyone and large teams get `limit_required`; a bad cursor is `invalid_cursor`. Tier 2 (20+ per minute):
+# give it with `set_rate_limit("users.list", 20)`.
+USERS_LIST_MAX_PAGE = 1000
+USERS_LIST_UNLIMITED_MAX = 500  # the fake's "large team": past this many members a call without limit fails
+
 
 class PeopleMethods(FakeCore):
+    def _clear_state(self) -> None:
+        super()._clear_state()
+        self.users_list_page_cap: int | None = None  # pages shorter than asked, as Slack may send them
     def add_user(
         self, user_id: str, *, name: str | None = None, real_name: str | None = None,
         tz: str = "America/New_York", tz_offset: int | None = None, is_admin: bool = False,
@@ -52,6 +63,38 @@ class PeopleMethods(FakeCore):
         if user is None:
             raise SlackError("user_not_found")
         return {"user": json.loads(json.dumps(user))}  # a copy the caller cannot mutate
+
+    @api("users.list")
+    def _users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's members, ordered by id, deleted ones and bots included (as Slack lists them);
+        people of other workspaces (Slack Connect) are not members here and are not listed."""
+        with self._lock:
+            members = sorted((u for u in self.users.values() if u["team_id"] == self.team_id),
+                             key=lambda u: str(u["id"]))
+            cap = self.users_list_page_cap
+        try:
+            limit = int(p.get("limit") or 0)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        if limit <= 0:
+            if len(members) > USERS_LIST_UNLIMITED_MAX:
+                raise SlackError("limit_required")
+            limit = max(1, len(members))
+        limit = min(limit, USERS_LIST_MAX_PAGE, cap or USERS_LIST_MAX_PAGE)
+        start = 0
+        if p.get("cursor"):
+            try:
+                after = base64.b64decode(str(p["cursor"]), validate=True).decode()
+            except ValueError as exc:
+                raise SlackError("invalid_cursor") from exc
+            if not after.startswith("user:"):
+                raise SlackError("invalid_cursor")
+            start = next((i for i, u in enumerate(members) if str(u["id"]) >= after[5:]), len(members))
+        page = members[start:start + limit]
+        following = members[start + limit:start + limit + 1]
+        cursor = base64.b64encode(f"user:{following[0]['id']}".encode()).decode() if following else ""
+        return {"members": json.loads(json.dumps(page)), "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": cursor}}
 
     @api("users.lookupByEmail")
     def _users_lookup_by_email(self, p: dict[str, Any]) -> dict[str, Any]:
