@@ -147,6 +147,7 @@ def section_saved(deps: Deps, client: WebClient, milestone_id: int, actor_id: st
         ids = [owe_edit(session, a, milestone, now) for a in (*completed, *refreshed)]
         if completed:
             owe_owner_notice(session, [a.id for a in completed], milestone, now)
+        ids += audit.owed(session)  # the footer's contributors: the canvas joins the save's rewrite
     outbox.deliver(deps, client, ids, now)
 
 

@@ -19,12 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.assignments import service as assignments
+from bot.core import audit
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import NotFound
 from bot.deps import Deps
 from bot.sections import service as registry
 from bot.sections import views
 from bot.sections.service import SECTIONS, Section
+from bot.slack import outbox
 from bot.slack.forms import notice_modal, read_state
 from bot.slack.permissions import admin_flag, load_milestone
 from bot.slack.replies import content_changed, open_or_push, save_failed, team_of, tell, update_view
@@ -179,7 +181,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
                                                                      user_id)
             fresh = rows_view(deps, milestone, section, below.picker)
             picker = picker_view(milestone) if below.picker else None
-            milestone_id = milestone.id
+            milestone_id, rewrites = milestone.id, audit.owed(session)
     except SQLAlchemyError as error:
         log.exception("removing a row failed")
         tell(client, body, save_failed(error, kept="The row is still there"))
@@ -188,6 +190,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
     update_view(client, below.picker, picker)
     if removed:
         content_changed(deps, client, milestone_id, user_id, [section.key])
+    outbox.deliver(deps, client, rewrites)  # after the hooks: a sign-off they outdate joins the same rewrite
 
 
 # ---- saving -----------------------------------------------------------------------------------------------
@@ -202,6 +205,7 @@ class Saved:
     team_id: str
     revision: int
     changed: list[str]
+    rewrites: list[int]  # the report's copies (its canvas), owed a rewrite by the save
 
 
 def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -216,7 +220,7 @@ def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: d
             milestone = _editable(session, team_id, milestone_id, user_id, is_admin, section)
             claim(session, view)
             changed = apply(session, milestone, section, values, user_id)
-            return Saved(milestone.id, team_id, milestone.revision, changed)
+            return Saved(milestone.id, team_id, milestone.revision, changed, audit.owed(session))
 
     return submit(ack, view, save)
 
@@ -271,7 +275,8 @@ def save_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view
 
 def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Saved, section: Section,
                 picker: str | None, rows_view_id: str | None) -> None:
-    """After commit: refresh the views below, then tell the other features the content changed."""
+    """After commit: refresh the views below, tell the other features the content changed, then send the
+    canvas's rewrite (what the hooks change in their own transactions, sign-offs outdated, joins it)."""
     if picker or rows_view_id:
         with deps.session() as session:
             fresh = load_milestone(session, saved.team_id, saved.milestone_id)
@@ -281,3 +286,4 @@ def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Save
         update_view(client, picker, picker_fresh)
     if saved.changed:
         content_changed(deps, client, saved.milestone_id, body["user"]["id"], [section.key])
+    outbox.deliver(deps, client, saved.rewrites)
