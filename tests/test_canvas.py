@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
+from bot.actions.views import ItemOp
 from bot.canvas import jobs as canvas_jobs
 from bot.demo import create_demo
 from bot.deps import make_deps
 from bot.reports.coverage import outline, subsections
 from bot.settings import Settings
 from bot.slack import payloads
-from bot.actions.views import ItemOp
 from models import ActionItem, Delivery, DeliveryStatus, Milestone, MilestoneCanvas, Risk, utcnow
 from tests.conftest import CHANNEL, start_server, stop_server, wait_until_quiet
 from tests.fakeslack import FakeSlack
