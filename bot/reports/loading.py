@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, raiseload, selectinload
 
 from bot.actions.service import ReminderHistory, reminder_history
+from bot.assignments.service import contributors
 from bot.core.access import normalize_key
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.workdays import local_date
@@ -156,6 +157,7 @@ class _Ctx:
     names: dict[str, str]
     history: dict[int, ReminderHistory]
     zones: dict[str, str]
+    contributed: dict[str, list[tuple[str, int]]]  # section key → (who, their latest revision)
 
     def today_of(self, user_id: str) -> date:
         """A person's today, in their own time zone (overdue is judged there)."""
@@ -172,9 +174,10 @@ def load_report(session: Session, milestone_id: int, *, now: datetime | None = N
     now = now or datetime.now(UTC)
     m = _load_milestone(session, milestone_id)
     history = reminder_history(session, milestone_id)
-    user_ids = _user_ids(m)
+    contributed = contributors(session, milestone_id)
+    user_ids = _user_ids(m) | {person for people in contributed.values() for person, _ in people}
     names, zones = _profiles(session, user_ids)
-    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones)
+    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones, contributed)
     parts: dict[str, Any] = {}
     for build in _BUILDERS:
         parts.update(build(ctx))
@@ -387,7 +390,16 @@ def _closing(c: _Ctx) -> dict[str, Any]:
     return dict(feedback=rows.feedback(m), appendices=rows.appendices(m),
                 prepared_by=c.name(m.prepared_by or m.owner_id), preparer_role=_text(m.preparer_role),
                 report_date=c.today, distribution=_text(m.distribution),
-                confidentiality=_text(m.confidentiality) or "Internal Use Only")
+                confidentiality=_text(m.confidentiality) or "Internal Use Only",
+                contributors_label=_contributors(c))
+
+
+def _contributors(c: _Ctx) -> str | None:
+    """"Budget analysis: Dana Lee (revision 5), Olivia Owner (revision 7); Risks: …" (None: nobody yet)."""
+    titles = {s.key: s.title for s in SECTIONS}
+    parts = [f"{titles.get(key, key)}: " + ", ".join(f"{c.name(who)} (revision {revision})" for who, revision in people)
+             for key, people in c.contributed.items() if people]
+    return "; ".join(parts) or None
 
 
 _BUILDERS: tuple[Callable[[_Ctx], dict[str, Any]], ...] = (
