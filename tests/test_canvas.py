@@ -93,6 +93,20 @@ def pending_refreshes(db: sessionmaker[Session]) -> int:
             Delivery.kind == "canvas_refresh", Delivery.status == DeliveryStatus.PENDING)) or 0
 
 
+def wait_until_written(db: sessionmaker[Session], timeout: float = 5.0) -> None:
+    """Until no canvas write is waiting or in flight (Slack answered and the outbox recorded it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db() as session:
+            busy = session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.kind == "canvas_refresh",
+                Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)))) or 0
+        if not busy:
+            return
+        assert time.monotonic() < deadline, "a canvas write is still waiting or in flight"
+        time.sleep(0.05)
+
+
 def wait_for_pending(db: sessionmaker[Session], count: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while pending_refreshes(db) != count:
@@ -182,6 +196,7 @@ def test_each_kind_of_change_owes_the_rewrite_in_its_own_transaction(
     assert bot.block_action("action_done", value=ItemOp(item_id, "done", "m").pack(), user_id=owner_id).status == 200
     slack.wait_for("canvases.edit", 1, timeout=5.0)
     assert f"- [x] {description}" in only_canvas(slack)["markdown"]
+    wait_until_written(db)  # a change while a write is in flight waits its turn (one write at a time)
 
     a_minute_later()
     answer = open_form(bot, slack, "feedback M-042", user_id="UQA")
