@@ -391,15 +391,7 @@ def _closing(c: _Ctx) -> dict[str, Any]:
                 prepared_by=c.name(m.prepared_by or m.owner_id), preparer_role=_text(m.preparer_role),
                 report_date=c.today, distribution=_text(m.distribution),
                 confidentiality=_text(m.confidentiality) or "Internal Use Only",
-                contributors_label=_contributors(c))
-
-
-def _contributors(c: _Ctx) -> str | None:
-    """"Budget analysis: Dana Lee (revision 5), Olivia Owner (revision 7); Risks: …" (None: nobody yet)."""
-    titles = {s.key: s.title for s in SECTIONS}
-    parts = [f"{titles.get(key, key)}: " + ", ".join(f"{c.name(who)} (revision {revision})" for who, revision in people)
-             for key, people in c.contributed.items() if people]
-    return "; ".join(parts) or None
+                contributors_label=rows.contributors_label(c.contributed, c.name))
 
 
 _BUILDERS: tuple[Callable[[_Ctx], dict[str, Any]], ...] = (
