@@ -8,7 +8,6 @@ from slack_bolt import App
 
 from bot.actions import jobs as action_jobs
 from bot.actions import listeners as actions
-from bot.assignments import jobs as assignment_jobs
 from bot.assignments import listeners as assignments
 from bot.canvas import jobs as canvas_jobs
 from bot.canvas import listeners as canvas
@@ -32,7 +31,6 @@ JOBS = (
     ("action reminders", action_jobs.run),
     ("sign-off reminders", signoff_jobs.run),
     ("feedback reminders", feedback_jobs.run),
-    ("assignment reminders", assignment_jobs.run),
     ("canvases", canvas_jobs.run),
 )
 

@@ -15,6 +15,7 @@ class AssignmentState(Choice):
     DONE = "done", "Done"
     HANDED_BACK = "handed_back", "Handed back"
     REPLACED = "replaced", "Replaced"
+    WITHDRAWN = "withdrawn", "Withdrawn"  # the owner or an editor took the request back
 
 
 # States in which the assignee still holds the section (may fill it). "done" keeps it: a table is filled
@@ -45,7 +46,7 @@ class Assignment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_revision: Mapped[int | None] = mapped_column(Integer)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed back or replaced
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed back, replaced or withdrawn
     ended_by: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)  # why it was handed back
     replaced_by_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,5 +1,6 @@
-"""Assignment reminders and the domain rules other features call: the daily overdue reminder (once per local
-working day, in the assignee's time zone), may_fill, overdue_assignments_for, contributors per section."""
+"""Assignment reminders and the domain rules other features call: overdue sections in each person's one daily
+digest (once per local working day, in the assignee's time zone, beside their overdue action items, with
+Snooze and "Can't do it"), may_fill, overdue_assignments_for, contributors per section."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assignments import jobs, service, views
+from bot.actions import jobs as action_jobs
+from bot.actions.views import ItemOp
+from bot.assignments import service, views
 from bot.clock import send_owed
 from bot.core import audit
 from bot.deps import Deps, make_deps
@@ -22,9 +25,9 @@ from bot.slack import payloads
 from bot.slack.client import make_web_client
 from bot.slack.jobs import JobContext
 from bot.slack.notifier import Notifier
-from models import Assignment, AssignmentState, AuditEvent, Milestone
-from tests.fakeslack import FakeSlack
-from tests.harness import TEAM_ID
+from models import ActionItem, Assignment, AssignmentState, AuditEvent, Milestone
+from tests.fakeslack import FakeSlack, validate_blocks
+from tests.harness import TEAM_ID, SlackSender
 from tests.test_layers import BOT, _imports
 
 # Monday 2 March 2026; Berlin (USTRANGER) is UTC+1 then, Sydney (UQA) UTC+11.
@@ -52,7 +55,7 @@ def deps(settings: Settings, db: sessionmaker[Session]) -> Iterator[Deps]:
 def sweep(deps: Deps, now: datetime) -> list[str]:
     client = make_web_client(deps.settings)
     ctx = JobContext(deps=deps, client=client, notifier=Notifier(client), now=now)
-    return send_owed(ctx) + jobs.run(ctx)
+    return send_owed(ctx) + action_jobs.run(ctx)
 
 
 def make_milestone(db: sessionmaker[Session], key: str = "M-042") -> int:
@@ -89,7 +92,7 @@ def test_an_overdue_assignment_is_reminded_once_per_local_working_day(
 
     assert sweep(deps, at(MONDAY, 6)) == []  # 07:00 in Berlin: before working hours
     lines = sweep(deps, at(MONDAY, 9))
-    assert lines == ["sent assignment reminder to USTRANGER (2 overdue) for 2026-03-02"]
+    assert lines == ["sent overdue digest to USTRANGER (0 items, 2 sections) for 2026-03-02"]
     shown = reminders_to(slack, "USTRANGER")
     assert len(shown) == 1
     assert "*Budget* of M-042" in shown[0] and "*Risks* of M-043" in shown[0] and "Scope" not in shown[0]
@@ -112,8 +115,8 @@ def test_each_assignee_gets_the_reminder_in_their_own_time_zone(
     ask(db, milestone_id, "budget", assignee="USTRANGER")  # Berlin
     ask(db, milestone_id, "quality", assignee="UQA")  # Sydney: Monday 09:00 there is Sunday 22:00 UTC
     lines = sweep(deps, at(MONDAY - timedelta(days=1), 22))
-    assert lines == ["sent assignment reminder to UQA (1 overdue) for 2026-03-02"]
-    assert sweep(deps, at(MONDAY, 9)) == ["sent assignment reminder to USTRANGER (1 overdue) for 2026-03-02"]
+    assert lines == ["sent overdue digest to UQA (0 items, 1 section) for 2026-03-02"]
+    assert sweep(deps, at(MONDAY, 9)) == ["sent overdue digest to USTRANGER (0 items, 1 section) for 2026-03-02"]
 
 
 def test_two_sweeps_at_once_send_the_days_reminder_once(deps: Deps, slack: FakeSlack,
@@ -148,8 +151,63 @@ def test_snoozed_done_and_handed_back_assignments_are_not_reminded(
                 service.hand_back(session, assignment, milestone, "USTRANGER", "Not mine", at(FRIDAY_BEFORE, 9))
     assert sweep(deps, at(MONDAY, 9)) == []  # snoozed until Monday: not before it ends
     assert sweep(deps, at(MONDAY + timedelta(days=1), 9)) == [
-        "sent assignment reminder to USTRANGER (1 overdue) for 2026-03-03"]
+        "sent overdue digest to USTRANGER (0 items, 1 section) for 2026-03-03"]
     assert "*Budget*" in reminders_to(slack, "USTRANGER")[0]
+
+
+def test_one_digest_a_day_holds_the_overdue_items_and_sections_and_cant_do_it_hands_one_back(
+    deps: Deps, slack: FakeSlack, db: sessionmaker[Session], bot: SlackSender
+) -> None:
+    # This week's Monday: the digest is recent enough to be re-rendered after a click (bot.actions keeps
+    # messages current for two weeks).
+    monday = date.today() - timedelta(days=date.today().weekday())
+    friday = monday - timedelta(days=3)
+    milestone_id = make_milestone(db)
+    ask(db, milestone_id, "budget", due=friday)
+    ask(db, milestone_id, "risks", due=friday)
+    with db() as session, session.begin():
+        item = ActionItem(milestone_id=milestone_id, description="Rotate <!channel> keys", owner_id="USTRANGER",
+                          horizon="week1", status="open", due_date=friday, created_by="UOWNER")
+        session.add(item)
+        session.flush()
+        item_id = item.id
+    assert sweep(deps, at(monday, 9)) == [f"sent overdue digest to USTRANGER (1 item, 2 sections) for {monday}"]
+    assert sweep(deps, at(monday, 14)) == []  # exactly once per local day
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "USTRANGER"]
+    assert len(posted) == 1  # one message: no separate assignment reminder
+    digest = posted[0].params
+    assert digest["text"].startswith("You have 1 overdue action item and 2 overdue report sections")
+    shown = json.dumps(digest["blocks"], ensure_ascii=False)
+    assert "Rotate &lt;!channel&gt; keys" in shown and "<!channel>" not in shown
+    assert "*Budget* of M-042" in shown and "*Risks* of M-042" in shown
+    assert validate_blocks(digest["blocks"], surface="message") == []
+
+    # "Can't do it" from the digest, over HTTP: the reason goes to the owner, the section goes back to them.
+    message = slack.messages["DUSTRANGER"][0]
+    cant = next(e["value"] for b in message["blocks"] for e in b.get("elements") or []
+                if e.get("action_id") == views.CANT_DO)
+    assert bot.block_action(views.CANT_DO, value=cant, user_id="UPM", message=message).status == 200
+    assert "only they can use" in str(slack.wait_for("response_url")[-1].params["text"])  # a stranger: refused
+    assert bot.block_action(views.CANT_DO, value=cant, user_id="USTRANGER", message=message).status == 200
+    modal = slack.wait_for("views.open")[-1].response["view"]
+    assert bot.submit_view(modal, {"reason": "Finance owns it | ask <@UPM>"}, user_id="USTRANGER").status == 200
+    told = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == "UOWNER")[0]
+    assert "Finance owns it | ask &lt;@UPM&gt;" in json.dumps(told.params["blocks"], ensure_ascii=False)
+    assert "can't fill in *Budget*" in json.dumps(told.params["blocks"], ensure_ascii=False)
+    with db() as session:
+        states = {a.section: a.state for a in session.scalars(select(Assignment))}
+        assert states == {"budget": "handed_back", "risks": "asked"}
+
+    # Done on the item re-renders the digest in place: the section still owed stays, the one handed back goes.
+    assert bot.block_action("action_done", value=ItemOp(item_id, "done", "m").pack(), user_id="USTRANGER",
+                            message=message).status == 200
+    slack.wait_for("chat.update", where=lambda c: c.params.get("channel") == "DUSTRANGER")
+    now = json.dumps(slack.messages["DUSTRANGER"][0]["blocks"], ensure_ascii=False)
+    assert "*Risks* of M-042" in now and "*Budget*" not in now
+
+    # The next working day: one digest again, with only the section still overdue.
+    tuesday = monday + timedelta(days=1)
+    assert sweep(deps, at(tuesday, 9)) == [f"sent overdue digest to USTRANGER (0 items, 1 section) for {tuesday}"]
 
 
 # ---- the rules other features call ------------------------------------------------------------------------

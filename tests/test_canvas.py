@@ -17,15 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import clock
+from bot.actions.views import ItemOp
 from bot.canvas import jobs as canvas_jobs
 from bot.demo import create_demo
 from bot.deps import make_deps
 from bot.reports.coverage import outline, subsections
 from bot.settings import Settings
-from models import Delivery, DeliveryStatus, Milestone, MilestoneCanvas, Risk, utcnow
+from bot.slack import payloads
+from models import ActionItem, Delivery, DeliveryStatus, Milestone, MilestoneCanvas, Risk, utcnow
 from tests.conftest import CHANNEL, start_server, stop_server, wait_until_quiet
 from tests.fakeslack import FakeSlack
 from tests.harness import TEAM_ID, SlackSender
+from tests.test_feedback import ANSWER as FEEDBACK
 from tests.test_reminders import make_milestone
 
 
@@ -90,6 +93,20 @@ def pending_refreshes(db: sessionmaker[Session]) -> int:
             Delivery.kind == "canvas_refresh", Delivery.status == DeliveryStatus.PENDING)) or 0
 
 
+def wait_until_written(db: sessionmaker[Session], timeout: float = 5.0) -> None:
+    """Until no canvas write is waiting or in flight (Slack answered and the outbox recorded it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db() as session:
+            busy = session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.kind == "canvas_refresh",
+                Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)))) or 0
+        if not busy:
+            return
+        assert time.monotonic() < deadline, "a canvas write is still waiting or in flight"
+        time.sleep(0.05)
+
+
 def wait_for_pending(db: sessionmaker[Session], count: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while pending_refreshes(db) != count:
@@ -127,16 +144,20 @@ def test_the_command_makes_one_canvas_with_every_section_readable_in_the_channel
     assert len([c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL]) == 1
 
 
-def test_an_edit_and_a_new_action_item_rewrite_the_same_canvas_within_a_minute(
+def test_an_edit_an_action_item_and_a_feedback_answer_rewrite_the_same_canvas_within_a_minute(
     bot: SlackSender, slack: FakeSlack, milestone: int, settings: Settings, db: sessionmaker[Session]
 ) -> None:
     make_canvas(bot, slack)
     form = open_form(bot, slack, "edit M-042 summary")
     assert saved(bot.submit_view(form, {"executive_summary": "Shipped to <!channel> | all 250 customers"}))
+    wait_for_pending(db, 1)  # owed in the save's own transaction, waiting out the minute since the create
     action = open_form(bot, slack, "action add M-042")
     assert bot.submit_view(action, {"description": "Rotate the portal's API keys", "owner_id": "UEDITOR"}).status == 200
+    answer = open_form(bot, slack, "feedback M-042", user_id="UQA")
+    assert bot.submit_view(answer, {**FEEDBACK, "comment": "Loved it <@UOWNER>"}, user_id="UQA").status == 200
     wait_until_quiet(slack)
-    wait_for_pending(db, 1)  # both changes wait in one row: at most one edit a minute
+    wait_for_pending(db, 1)  # all three changes wait in one row: at most one edit a minute
+    assert only_canvas(slack)["edits"] == []
 
     lines = sweep(settings)
     canvas = only_canvas(slack)
@@ -145,25 +166,56 @@ def test_an_edit_and_a_new_action_item_rewrite_the_same_canvas_within_a_minute(
     markdown = canvas["markdown"]
     assert "Shipped to @channel \\| all 250 customers" in markdown
     assert "- [ ] Rotate the portal's API keys" in markdown
-    assert "<!channel>" not in markdown
+    assert "Loved it @Olivia Owner" in markdown  # the feedback answer's comment, a mention made a name
+    assert "<!channel>" not in markdown and "<@UOWNER>" not in markdown
     assert len(slack.calls_to("canvases.create")) == 1
 
     assert sweep(settings, after=200) is not None  # nothing changed since: no further edit
     assert len(only_canvas(slack)["edits"]) == 1 and pending_refreshes(db) == 0
 
 
-def test_changes_no_feature_reports_are_caught_up_by_the_clock(
+def test_each_kind_of_change_owes_the_rewrite_in_its_own_transaction(
+    bot: SlackSender, slack: FakeSlack, milestone: int, settings: Settings, db: sessionmaker[Session]
+) -> None:
+    """No clock: a change made a minute after the last write reaches the canvas from the web process at once,
+    for an action item's Done and a feedback answer alike."""
+    payloads.configure("test-secret-key")  # the key the bot under test signs its buttons with
+    make_canvas(bot, slack)
+
+    def a_minute_later() -> None:
+        with db() as session, session.begin():
+            session.scalars(select(MilestoneCanvas)).one().refreshed_at = utcnow() - timedelta(minutes=2)
+
+    with db() as session:
+        item = session.scalars(select(ActionItem).where(ActionItem.milestone_id == milestone,
+                                                        ActionItem.status == "open")
+                               .order_by(ActionItem.id)).first()
+        assert item is not None
+        item_id, owner_id, description = item.id, item.owner_id, item.description
+    a_minute_later()
+    assert bot.block_action("action_done", value=ItemOp(item_id, "done", "m").pack(), user_id=owner_id).status == 200
+    slack.wait_for("canvases.edit", 1, timeout=5.0)
+    assert f"- [x] {description}" in only_canvas(slack)["markdown"]
+    wait_until_written(db)  # a change while a write is in flight waits its turn (one write at a time)
+
+    a_minute_later()
+    answer = open_form(bot, slack, "feedback M-042", user_id="UQA")
+    assert bot.submit_view(answer, FEEDBACK, user_id="UQA").status == 200
+    slack.wait_for("canvases.edit", 2, timeout=5.0)
+    assert pending_refreshes(db) == 0
+    assert len(slack.calls_to("canvases.create")) == 1 and len(only_canvas(slack)["edits"]) == 2
+
+
+def test_changes_made_outside_the_bot_are_caught_up_by_the_clock(
     bot: SlackSender, slack: FakeSlack, milestone: int, settings: Settings, db: sessionmaker[Session]
 ) -> None:
     make_canvas(bot, slack)
-    # Action items do not call canvas_owed (yet): nothing is owed until the clock compares fingerprints.
-    action = open_form(bot, slack, "action add M-042")
-    assert bot.submit_view(action, {"description": "Vendor strike drill", "owner_id": "UEDITOR"}).status == 200
-    wait_until_quiet(slack)
+    with db() as session, session.begin():  # not audited: no rewrite owed until the clock compares
+        session.get(Milestone, milestone).name = "Vendor strike drill"  # type: ignore[union-attr]
     assert pending_refreshes(db) == 0
     sweep(settings)
     canvas = only_canvas(slack)
-    assert len(canvas["edits"]) == 1 and "- [ ] Vendor strike drill" in canvas["markdown"]
+    assert len(canvas["edits"]) == 1 and "Vendor strike drill" in canvas["markdown"]
     sweep(settings, after=130)
     assert len(only_canvas(slack)["edits"]) == 1
 
@@ -354,3 +406,26 @@ def test_a_new_report_channel_can_read_the_canvas_and_is_told_once(
     assert canvas["access"]["channels"] == {CHANNEL: "read", "C0002": "read"}
     shared = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0002"]
     assert len(shared) == 1 and canvas["id"] in json.dumps(shared[0].params["blocks"])
+
+
+def test_the_status_message_and_home_link_to_the_canvas(
+    bot: SlackSender, slack: FakeSlack, milestone: int, db: sessionmaker[Session]
+) -> None:
+    # An edit of substance outdates the demo's sign-offs: the channel gets the status message, no canvas yet.
+    form = open_form(bot, slack, "edit M-042 summary")
+    assert saved(bot.submit_view(form, {"executive_summary": "Before the canvas"}))
+    posted = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == CHANNEL
+                            and str(c.params.get("text")).startswith("Sign-off M-042"))
+    assert "/docs/" not in json.dumps(posted[0].params["blocks"])
+
+    canvas = make_canvas(bot, slack)
+    link = f"https://app.slack.com/docs/{TEAM_ID}/{canvas['id']}"
+    # The status message is edited in place to link to the new canvas (once), and Home's hub links to it.
+    edited = slack.wait_for("chat.update", where=lambda c: c.params.get("channel") == CHANNEL
+                            and link in json.dumps(c.params.get("blocks")))
+    assert len(edited) == 1 and edited[0].response["ok"], edited[0].response
+    assert f"<{link}|The whole report, kept current in a canvas>" in json.dumps(slack.messages[CHANNEL][0]["blocks"])
+    bot.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home", "event_ts": "1.0"}, event_id="EvC1")
+    home = slack.wait_for("views.publish")[-1]
+    assert home.response["ok"], home.response
+    assert f"<{link}|Report canvas>" in json.dumps(home.params["view"])

@@ -27,12 +27,14 @@ from bot.actions.flows_refresh import (
     respond_list,
     update_message,
 )
+from bot.core import audit
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.core.fields import parse_fields
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
+from bot.slack import outbox
 from bot.slack.forms import read_state
 from bot.slack.permissions import load_milestone
 from bot.slack.replies import open_or_push, response_url_of, save_failed, team_of, tell
@@ -102,6 +104,7 @@ class _Saved:
     owed: int | None
     edited: bool
     confirmation: str
+    rewrites: list[int]  # the report's copies (its canvas), owed a rewrite by the change
 
 
 def save_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
@@ -120,6 +123,7 @@ def save_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, vie
     ack()
     source = Source(home=form[0].home, reply=form[0].reply, channel=form[0].channel)
     problem = deliver_assignment(deps, client, saved.owed)
+    outbox.deliver(deps, client, saved.rewrites)
     if saved.edited:
         refresh_messages(deps, client, saved.item_id)
     refresh_source(deps, client, source, user, team, saved.milestone_id)
@@ -151,7 +155,8 @@ def _save_item(deps: Deps, client: WebClient, view: dict[str, Any], user: str, t
         due = f", due {views.day_label(item.due_date)}" if item.due_date else ""
         confirmation = (f"✅ {'Saved' if form.item else 'Added'} action item on *{esc(milestone.key)}*: "
                         f"{esc(item.description[:200])} — owner <@{item.owner_id}>{due}.")
-        return _Saved(item.id, milestone.id, item.owner_id, owed, form.item is not None, confirmation)
+        return _Saved(item.id, milestone.id, item.owner_id, owed, form.item is not None, confirmation,
+                      audit.owed(session))
 
 
 # ---- the item controls ------------------------------------------------------------------------------------
@@ -181,7 +186,7 @@ def item_op(deps: Deps, client: WebClient, body: dict[str, Any], op: views.ItemO
                 service.snooze(session, item, user, int(op.op.removeprefix("snooze")), now)
                 changed = True
             line = views.line_from_item(item, service.owner_today(session, item.owner_id, now))
-            milestone_id = item.milestone_id
+            milestone_id, rewrites = item.milestone_id, audit.owed(session)
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
@@ -193,6 +198,7 @@ def item_op(deps: Deps, client: WebClient, body: dict[str, Any], op: views.ItemO
         state = "already closed" if op.op == "done" else "already open"
         tell(client, body, f"That action item was {state}; nothing changed.")
         return
+    outbox.deliver(deps, client, rewrites)
     refresh_clicked(deps, client, body, op.where, line, milestone_id)
 
 
@@ -237,6 +243,7 @@ class _Changed:
     milestone_id: int
     owed: int | None = None
     shown: list[history.ShownMessage] | None = None
+    rewrites: tuple[int, ...] = ()  # the report's copies (its canvas), owed a rewrite by the change
 
 
 def save_item_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
@@ -253,6 +260,7 @@ def save_item_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient
         return
     ack()
     form, line = changed.form, changed.line
+    outbox.deliver(deps, client, changed.rewrites)
     source = Source(home=form.home, reply=form.reply, channel=form.channel)
     if form.form == "reassign":
         problem = deliver_assignment(deps, client, changed.owed)
@@ -282,7 +290,7 @@ def _reassign(deps: Deps, client: WebClient, view: dict[str, Any], user: str, te
             raise InvalidInput({"owner_id": f"<@{new_owner}> owns it already; choose someone else."})
         owed = service.owe_assignment(session, item, user, now, str(view.get("id") or ""))
         line = views.line_from_item(item, service.owner_today(session, item.owner_id, now))
-        return _Changed(form, line, item.milestone_id, owed=owed)
+        return _Changed(form, line, item.milestone_id, owed=owed, rewrites=tuple(audit.owed(session)))
 
 
 def _delete(deps: Deps, client: WebClient, view: dict[str, Any], user: str, team: str,
@@ -297,7 +305,7 @@ def _delete(deps: Deps, client: WebClient, view: dict[str, Any], user: str, team
         line = views.line_from_item(item, service.owner_today(session, item.owner_id, now))
         milestone_id = item.milestone_id
         service.delete_item(session, item, user, is_admin=is_admin_of(profile, team), reason=str(reason or ""))
-        return _Changed(form, line, milestone_id, shown=shown)
+        return _Changed(form, line, milestone_id, shown=shown, rewrites=tuple(audit.owed(session)))
 
 
 def add_clicked(deps: Deps, client: WebClient, body: dict[str, Any], payload: views.AddAction) -> None:

@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from bot.actions import history, service, views
 from bot.actions.reminders import Failure, record_items
+from bot.assignments.service import with_milestones
+from bot.assignments.views import digest_groups
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
 from bot.slack import outbox
 from bot.slack.notifier import DeliveryError, Notifier, Posted
 from bot.slack.text import esc, truncate
-from models import ActionItem, ActionStatus, Delivery, Milestone, utcnow
+from models import ActionItem, ActionStatus, AssignmentState, Delivery, Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ def _render(session: Session, message: history.ShownMessage, items: dict[int, Ac
             lines: list[views.ItemLine]) -> tuple[str, list[dict[str, Any]]] | None:
     detail = message.detail or {}
     if message.kind == service.KIND_DIGEST:
-        return views.digest_message(lines, message.recipient_id)
+        return views.digest_message(lines, message.recipient_id, sections=_digest_sections(session, message))
     if message.kind == service.KIND_ESCALATION:
         failures = [Failure(f["owner"], f["error"], date.fromisoformat(f["date"])) for f in detail.get("failures", [])]
         return views.escalation_message(lines, failures, int(detail.get("after", 0)))
@@ -88,6 +90,14 @@ def _render(session: Session, message: history.ShownMessage, items: dict[int, Ac
             return views.reassigned_message(line, by)
         return views.assignment_message(line, str(detail.get("assigner") or ""))
     return None
+
+
+def _digest_sections(session: Session, message: history.ShownMessage) -> list[list[dict[str, Any]]]:
+    """The overdue sections a digest listed that are still asked of its recipient, as they are now."""
+    found = with_milestones(session, [int(i) for i in (message.detail or {}).get("assignments") or []])
+    still = [(a, m) for a, m in found.values()
+             if a.state == AssignmentState.ASKED and a.assignee_id == message.recipient_id]
+    return digest_groups(still, service.owner_today(session, message.recipient_id, utcnow())) if still else []
 
 
 def refresh_messages(deps: Deps, client: WebClient, item_id: int, *,

@@ -1,4 +1,6 @@
 """Scheduled job: overdue action-item digests, escalations and weekly channel summaries, each sent once.
+Each person's digest also lists the report sections they were asked for that are overdue (bot.assignments),
+so a person gets one reminder a day, with Snooze and "Can't do it" beside each section.
 
 One sweep: refresh the time zones it needs (users.info, cached a day, outside any transaction) → select what
 is due (bot.actions.reminders, a few set-based queries) → in batches, record each message in the outbox
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +25,8 @@ from sqlalchemy.orm import Session
 from bot.actions.reminders import Due, Held, record_items, select_due, stale_profiles
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
 from bot.actions.views import Block, digest_message, escalation_message, line_from_overdue, weekly_message
+from bot.assignments.service import reminded, with_milestones
+from bot.assignments.views import digest_groups
 from bot.core import deliveries
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
@@ -40,11 +45,12 @@ def run(ctx: JobContext) -> list[str]:
     _refresh_profiles(ctx)
     with ctx.deps.read() as session:
         due = select_due(session, ctx.now, ctx.deps.settings)
+        sections = _sections(session, due)  # rendered while their rows are loaded
     lines: list[str] = []
     described: dict[int, Due] = {}
     for start in range(0, len(due), CLAIM_BATCH):
         batch = due[start : start + CLAIM_BATCH]
-        owed = _owe(ctx, batch)
+        owed = _owe(ctx, batch, sections)
         if owed is None:  # lock timeouts: another sweep is busy; the next sweep retries
             lines.append(f"skipped {len(batch)} reminders: database busy, the next sweep retries")
             continue
@@ -79,16 +85,25 @@ def held(ctx: JobContext) -> list[str]:
     return lines
 
 
-def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> dict[int, Due] | None:
+def _sections(session: Session, due: list[Due]) -> dict[tuple[str, str, str, date], list[list[Block]]]:
+    """Each digest's overdue sections, drawn by bot.assignments (one statement for all of them)."""
+    found = with_milestones(session, sorted({i for message in due for i in message.assignments}))
+    return {message.key: digest_groups([found[i] for i in message.assignments if i in found], message.local_date)
+            for message in due if message.assignments}
+
+
+def _owe(ctx: JobContext, batch: list[Due], sections: dict[tuple[str, str, str, date], list[list[Block]]],
+         tries: int = 3) -> dict[int, Due] | None:
     """Record a batch in the outbox in one statement; already-owed messages (another sweep's) are skipped."""
     after = ctx.deps.settings.escalate_after_working_days
     messages = []
     for message in batch:
-        text, blocks = render(message, after)
+        text, blocks = render(message, after, sections.get(message.key, []))
         messages.append(deliveries.Owed(
             kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
             local_date=message.local_date, target=message.recipient_id,
-            payload={"text": text, "blocks": blocks, "item_ids": message.item_ids}, detail=_detail(message, after),
+            payload={"text": text, "blocks": blocks, "item_ids": message.item_ids,
+                     "assignments": message.assignments}, detail=_detail(message, after),
         ))
     by_key = {(m.kind, m.recipient_id, m.subject[:64], m.local_date): m for m in batch}
     for attempt in range(tries):
@@ -118,6 +133,9 @@ def _items_of(delivery: Delivery) -> list[int]:
 
 def _record_sent(session: Session, delivery: Delivery, _posted: Posted) -> None:
     record_items(session, delivery.id, _items_of(delivery))
+    sections = [int(i) for i in (delivery.payload or {}).get("assignments") or []]
+    if sections:  # audited once the digest is out, per section it named
+        reminded(session, sections, delivery.local_date, "daily digest")
 
 
 def _record_failed(session: Session, delivery: Delivery, _code: str) -> None:
@@ -146,13 +164,15 @@ def _detail(message: Due, after: int) -> dict[str, Any] | None:
         }
     if message.kind == KIND_WEEKLY:
         return {"milestone": message.items[0].milestone_id}
+    if message.assignments:  # the digest's sections, for re-rendering it in place (bot.actions.flows_refresh)
+        return {"assignments": message.assignments}
     return None
 
 
-def render(message: Due, after_days: int) -> tuple[str, list[Block]]:
+def render(message: Due, after_days: int, sections: list[list[Block]] | None = None) -> tuple[str, list[Block]]:
     lines = [line_from_overdue(item) for item in message.items]
     if message.kind == KIND_DIGEST:
-        return digest_message(lines)
+        return digest_message(lines, sections=sections or [])
     if message.kind == KIND_ESCALATION:
         return escalation_message(lines, list(message.failures.values()), after_days)
     first = message.items[0]
@@ -161,6 +181,8 @@ def render(message: Due, after_days: int) -> tuple[str, list[Block]]:
 
 def _describe(message: Due) -> str:
     count = f"{len(message.items)} item{'s' if len(message.items) != 1 else ''}"
+    if message.assignments:
+        count += f", {len(message.assignments)} section{'s' if len(message.assignments) != 1 else ''}"
     if message.kind == KIND_DIGEST:
         return f"overdue digest to {message.recipient_id} ({count}) for {message.local_date}"
     if message.kind == KIND_ESCALATION:

@@ -2,8 +2,12 @@
 
 Plain, set-based selection for the sweep in bot/actions/jobs.py. A sweep makes a fixed number of
 queries whatever the number of items: one for the open items that may be overdue (with both time zones
-joined in), one for the deliveries already made for today's keys, one for failed digests. Everything else
-(local dates, working hours, grouping by recipient) is arithmetic in Python over those rows.
+joined in), one for the report sections asked of people that may be overdue, one for the deliveries already
+made for today's keys, one for failed digests. Everything else (local dates, working hours, grouping by
+recipient) is arithmetic in Python over those rows.
+
+The owner digest is each person's one reminder a day: their overdue action items and the overdue sections
+they were asked to fill in (bot.assignments: overdue by its own rule, in the assignee's time zone).
 
 Keys (models.Delivery's unique constraint), one message per key:
 - owner digest:  (action_digest, owner, "all", owner's local date)
@@ -25,8 +29,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, is_overdue, overdue_since
+from bot.assignments import service as assignment_rules
 from bot.core.workdays import WorkHours, is_working_day, is_working_time, local_now, working_days_between
-from models import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Milestone, UserProfile
+from models import (
+    ActionItem,
+    ActionStatus,
+    Assignment,
+    AssignmentState,
+    Delivery,
+    DeliveryItem,
+    DeliveryStatus,
+    Milestone,
+    UserProfile,
+)
 
 # UTC+14 (Kiribati) is the furthest ahead any time zone gets: nobody's "today" is later than this.
 _MAX_AHEAD = timedelta(hours=14)
@@ -82,6 +97,7 @@ class Due:
     local_date: date
     items: list[OverdueItem]
     failures: dict[str, Failure] = field(default_factory=dict)  # escalations: unreachable owners
+    assignments: list[int] = field(default_factory=list)  # digests: overdue sections asked of the person
 
     @property
     def key(self) -> tuple[str, str, str, date]:
@@ -105,7 +121,8 @@ def _open_candidates(now: datetime) -> ColumnElement[bool]:
 
 def stale_profiles(session: Session, now: datetime) -> list[str]:
     """People the sweep needs a time zone for whose cached profile is missing or older than a day:
-    owners of candidate items and the owners of their milestones. One query."""
+    owners of candidate items and the owners of their milestones, and people asked for a section with a due
+    date. Two queries."""
     cutoff = now - PROFILE_MAX_AGE
     owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
     rows = session.execute(
@@ -123,7 +140,43 @@ def stale_profiles(session: Session, now: datetime) -> list[str]:
             stale.add(owner)
         if lead_at is None or lead_at < cutoff:
             stale.add(lead)
+    stale.update(session.scalars(
+        select(Assignment.assignee_id).outerjoin(UserProfile, UserProfile.user_id == Assignment.assignee_id)
+        .where(_open_sections(now), or_(UserProfile.fetched_at.is_(None), UserProfile.fetched_at < cutoff))
+        .distinct()))
     return sorted(stale)
+
+
+def _open_sections(now: datetime) -> ColumnElement[bool]:
+    """Sections asked of someone that may be overdue somewhere on Earth right now (exact test per person)."""
+    latest_today = (now + _MAX_AHEAD).date()
+    return and_(
+        Assignment.state == AssignmentState.ASKED,
+        Assignment.due_date.is_not(None),
+        Assignment.due_date < latest_today,
+        or_(Assignment.snoozed_until.is_(None), Assignment.snoozed_until <= latest_today),
+    )
+
+
+def _overdue_sections(session: Session, now: datetime, hours: _Hours,
+                      waiting: dict[tuple[str, str, str, date], Held] | None) -> dict[str, tuple[date, list[int]]]:
+    """Per person inside their working hours now: (their today, the sections asked of them that are overdue
+    there), by the assignments' one overdue rule. People outside their hours are held. One query."""
+    found: dict[str, tuple[date, list[int]]] = {}
+    rows = session.execute(
+        select(Assignment, UserProfile.tz)
+        .outerjoin(UserProfile, UserProfile.user_id == Assignment.assignee_id)
+        .where(_open_sections(now))
+        .order_by(Assignment.assignee_id, Assignment.due_date, Assignment.id))
+    for assignment, tz in rows:
+        today = hours.today(tz)
+        if not assignment_rules.is_overdue(assignment, today):
+            continue
+        if not hours.working(tz):
+            hours.hold(waiting, KIND_DIGEST, assignment.assignee_id, "all", today, tz)
+            continue
+        found.setdefault(assignment.assignee_id, (today, []))[1].append(assignment.id)
+    return found
 
 
 def _rows(session: Session, now: datetime) -> Iterable[Any]:
@@ -250,6 +303,10 @@ def select_due(session: Session, now: datetime, settings: ReminderSettings,
                                   ).items.append(item)
             else:
                 hours.hold(waiting, KIND_WEEKLY, channel, subject, summary_day, lead_tz)
+
+    # Overdue sections join each person's one digest (a digest of them alone when no item is overdue).
+    for person, (today, assignment_ids) in _overdue_sections(session, now, hours, waiting).items():
+        digests.setdefault(person, Due(KIND_DIGEST, person, "all", today, [])).assignments += assignment_ids
 
     # Owners the bot could not reach: their items go to the milestone owner, whatever their age.
     for failure in _latest_failures(session, now, set(by_owner)):

@@ -24,6 +24,7 @@ from models import ActionItem, ActionStatus, Horizon, Milestone
 from models.sections import Level
 
 MAX_ITEMS_PER_MESSAGE = 20  # 2 blocks each stays under 50 blocks and ~12,000 characters per message
+MAX_BLOCKS = 50  # Slack's limit for a message
 DESCRIPTION_LIMIT = 280
 OPTION_VALUE_LIMIT = 150  # Slack's limit for an option's value (overflow menus)
 CALLBACK_ADD = "action_add_modal"
@@ -234,20 +235,43 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def digest_message(lines: Sequence[ItemLine], owner_id: str | None = None) -> tuple[str, list[Block]]:
-    """The owner's daily digest: every overdue item of theirs, with the buttons. Re-rendered in place after
-    clicks (with the new count; items reassigned since are marked so, without controls)."""
+def digest_message(lines: Sequence[ItemLine], owner_id: str | None = None, *,
+                   sections: Sequence[Sequence[Block]] = ()) -> tuple[str, list[Block]]:
+    """The person's one daily digest: every overdue item of theirs, with the buttons, then the overdue report
+    sections they were asked to fill in (`sections`: each one's blocks, drawn by bot.assignments.views, with
+    Open the form, Can't do it and Snooze). Re-rendered in place after clicks (with the new count; items
+    reassigned since are marked so, without controls). Within a message's 50 blocks."""
     overdue = sum(1 for line in lines if line.overdue and owner_id in (None, line.owner_id))
-    count = _plural(overdue, "overdue action item")
-    text = f"You have {count}: " + "; ".join(f"{r.milestone_key} {truncate(r.description, 80)}" for r in lines[:10])
+    counts = [_plural(overdue, "overdue action item")] if overdue or not sections else []
+    if sections:
+        counts.append(_plural(len(sections), "overdue report section"))
+    count = " and ".join(counts)
+    named = [f"{r.milestone_key} {truncate(r.description, 80)}" for r in lines[:10]]
+    text = f"You have {count}" + (": " + "; ".join(named) if named else "")
+    hint = ("One reminder a day while something is overdue. *Done* closes an item; its menu snoozes, "
+            "reassigns, edits or deletes it.") if lines else "One reminder a day while something is overdue."
     blocks: list[Block] = [
-        {"type": "header", "text": plain(f"⏰ You have {count}" if overdue else "✅ Nothing overdue here now", 150)},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            "One reminder a day while items are overdue. *Done* closes an item; its menu snoozes, "
-            "reassigns, edits or deletes it.")}]},
+        {"type": "header", "text": plain(f"⏰ You have {count}" if overdue or sections
+                                         else "✅ Nothing overdue here now", 150)},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]},
         *_items_section(lines, "m", show_owner=False, more_hint="See them all with `/milestone actions <ID>`.",
                         recipient=owner_id),
     ]
+    if sections:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
+            "*Report sections you were asked to fill in* · *Can't do it* hands one back to its owner with your "
+            "reason")}})
+        room = MAX_BLOCKS - len(blocks) - 1
+        shown = 0
+        for group in sections:
+            if len(group) > room:
+                break
+            blocks.extend(group)
+            room -= len(group)
+            shown += 1
+        if shown < len(sections):
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                f"…and {len(sections) - shown} more: they are listed on the bot's App Home.")}]})
     return truncate(esc(text), 3000), blocks
 
 

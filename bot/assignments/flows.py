@@ -3,11 +3,12 @@ same transaction as the change, then delivered after the commit (or by the clock
 
 Outbox kinds (registered at import; bot/features.py imports this module through listeners and jobs):
 - KIND_DM      the assignee's DM, posted once; rendered from the current state at send time.
-- KIND_EDIT    that DM edited in place (done, reassigned, handed back, snoozed); one row per `version`.
+- KIND_EDIT    that DM edited in place (done, reassigned, handed back, withdrawn, snoozed); one row per
+               `version`.
 - KIND_DONE    the owner's DM about completions; completions within NOTICE_DELAY join one pending DM.
 - KIND_BACK    the owner's DM that a section was handed back, with the reason.
 - KIND_NUDGE   "Remind everyone who owes a section": one DM per assignee per milestone per day.
-(KIND_REMINDER, the daily overdue reminder, is jobs.py's.)
+(Overdue sections are reminded in each person's one daily digest, with their action items: bot.actions.jobs.)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from bot.core.access import ensure_can_edit, get_by_key, is_editor
 from bot.core.errors import InvalidInput, NotAllowed
 from bot.core.workdays import local_date
 from bot.deps import Deps
+from bot.sections import flows as sections
+from bot.sections import views as section_views
 from bot.sections.service import Section, get_section
 from bot.slack import outbox
 from bot.slack.notifier import Posted
@@ -147,6 +150,7 @@ def section_saved(deps: Deps, client: WebClient, milestone_id: int, actor_id: st
         ids = [owe_edit(session, a, milestone, now) for a in (*completed, *refreshed)]
         if completed:
             owe_owner_notice(session, [a.id for a in completed], milestone, now)
+        ids += audit.owed(session)  # the footer's contributors: the canvas joins the save's rewrite
     outbox.deliver(deps, client, ids, now)
 
 
@@ -187,6 +191,39 @@ def hand_back(deps: Deps, client: WebClient, *, team_id: str, assignment_id: int
             payload={"text": text, "blocks": blocks})]
     outbox.deliver(deps, client, ids, now)
     return True
+
+
+def withdraw(deps: Deps, client: WebClient, *, team_id: str, assignment_id: int,
+             actor_id: str) -> tuple[Assignment, Milestone, bool]:
+    """The owner or an editor (or a workspace admin) takes an open request back: audited, and the assignee's
+    DM is edited in place to say so. (assignment, milestone, whether it changed anything)."""
+    with deps.read() as session:
+        _, milestone = service.get_for(session, assignment_id, team_id)
+        session.expunge(milestone)
+    if not may_edit(deps, client, milestone, actor_id):
+        raise NotAllowed(f"Only the owner and editors of {milestone.key} (or a workspace admin) can withdraw a "
+                         "request.")
+    now = utcnow()
+    with deps.session() as session:
+        assignment, milestone = service.get_for(session, assignment_id, team_id)
+        changed = service.withdraw(session, assignment, milestone, actor_id, now)
+        ids = [owe_edit(session, assignment, milestone, now)] if changed else []
+        session.flush()
+        session.expunge_all()
+    outbox.deliver(deps, client, ids, now)
+    return assignment, milestone, changed
+
+
+def picker_id(body: dict[str, Any]) -> str | None:
+    """The section picker's view id when a click was made in it."""
+    view = body.get("view") or {}
+    return str(view["id"]) if view.get("callback_id") == section_views.PICKER_CALLBACK and view.get("id") else None
+
+
+def picker_of(deps: Deps, team_id: str, milestone_id: int) -> dict[str, Any]:
+    """The section picker as it is now (to refresh it under a click made in it)."""
+    with deps.read() as session:
+        return sections.picker_view(session, load_milestone(session, team_id, milestone_id))
 
 
 def snooze(deps: Deps, client: WebClient, *, team_id: str, assignment_id: int, actor_id: str, days: int) -> date:
@@ -254,7 +291,6 @@ def section_form_view(session: Session, milestone: Milestone, section: Section) 
     """The form editors use for this section (or a table's row list). THE one call into the sections
     feature's view builder: repoint it here when sections renames it."""
     from bot.sections import service as registry
-    from bot.sections import views as section_views
 
     if section.is_table:
         rows = [(row.id, registry.row_values(row, section)) for row in registry.rows(milestone, section)]
@@ -273,7 +309,7 @@ def form_for_assignee(deps: Deps, team_id: str, assignment_id: int, user_id: str
 
 
 def ask_form(deps: Deps, client: WebClient, team_id: str, milestone_id: int, section_key: str,
-             user_id: str) -> dict[str, Any]:
+             user_id: str, picker: str | None = None) -> dict[str, Any]:
     """The "Ask someone…" modal, for those who may edit the milestone."""
     section = get_section(section_key)
     with deps.read() as session:
@@ -282,7 +318,7 @@ def ask_form(deps: Deps, client: WebClient, team_id: str, milestone_id: int, sec
     if not may_edit(deps, client, milestone, user_id):
         raise NotAllowed(f"Only the owner and editors of {milestone.key} (or a workspace admin) can ask someone "
                          "for a section.")
-    return views.ask_modal(milestone, section.key)
+    return views.ask_modal(milestone, section.key, picker)
 
 
 # ---- the outbox's renderers ------------------------------------------------------------------------------

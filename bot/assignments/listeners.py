@@ -1,4 +1,4 @@
-"""`/milestone assign`, the assignee's buttons (Open the form, Can't do it, Snooze), "Ask someone…",
+"""`/milestone assign`, the assignee's buttons (Open the form, Can't do it, Snooze), "Ask someone…", Withdraw,
 "Remind everyone who owes a section", and the hooks (content saved, App Home).
 
 Each handler parses its payload, acks, and calls a flow; flows check who may act against the database.
@@ -20,7 +20,7 @@ from bot.core.errors import DomainError
 from bot.deps import Deps
 from bot.slack.forms import notice_modal, read_state
 from bot.slack.payloads import ForgedPayload
-from bot.slack.replies import first_input, open_or_push, team_of, tell
+from bot.slack.replies import first_input, open_or_push, team_of, tell, update_view
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.submissions import claim, submit
 from bot.slack.text import esc, user
@@ -130,11 +130,17 @@ def snooze_chosen(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient)
 # ---- "Ask someone…" and "Remind everyone who owes a section" -----------------------------------------------
 
 
+def _refresh_picker(deps: Deps, client: WebClient, team_id: str, picker: str | None, milestone_id: int) -> None:
+    if picker:
+        update_view(client, picker, flows.picker_of(deps, team_id, milestone_id))
+
+
 def ask_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     ack()
     try:
         payload = views.AskSomeone.unpack(_value(body))
-        view = flows.ask_form(deps, client, team_of(body), payload.milestone, payload.section, body["user"]["id"])
+        view = flows.ask_form(deps, client, team_of(body), payload.milestone, payload.section, body["user"]["id"],
+                              flows.picker_id(body))
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
@@ -154,6 +160,26 @@ def ask_submitted(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient,
     outcome = submit(ack, view, save, field="assignee")
     if outcome is not None:
         ack(response_action="update", view=notice_modal("Asked", _asked_text(outcome, payload.section)))
+        _refresh_picker(deps, client, team_of(body), payload.picker, payload.milestone)
+
+
+def withdraw_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """Withdraw, from the picker or `show`: the owner or an editor takes a request back."""
+    ack()
+    try:
+        payload = views.Withdraw.unpack(_value(body))
+        assignment, milestone, changed = flows.withdraw(deps, client, team_id=team_of(body),
+                                                        assignment_id=payload.assignment, actor_id=body["user"]["id"])
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
+        return
+    title = esc(views.title_of(assignment.section))
+    if changed:
+        _refresh_picker(deps, client, team_of(body), flows.picker_id(body), milestone.id)
+        tell(client, body, f"Withdrew the request to {user(assignment.assignee_id)} for *{title}* of "
+                           f"{esc(milestone.key)}; their DM says so.")
+    else:
+        tell(client, body, f"The request for *{title}* was already withdrawn; nothing changed.")
 
 
 def remind_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -204,6 +230,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.SNOOZE)(partial(snooze_chosen, deps))
     app.action(views.ASK_SOMEONE)(partial(ask_clicked, deps))
     app.action(views.REMIND_OWING)(partial(remind_clicked, deps))
+    app.action(views.WITHDRAW)(partial(withdraw_clicked, deps))
     app.view(views.HANDBACK_CALLBACK)(partial(handback_submitted, deps))
     app.view(views.ASK_CALLBACK)(partial(ask_submitted, deps))
     deps.on_content_changed.append(partial(flows.section_saved, deps))

@@ -5,7 +5,8 @@
 - The assignee may fill exactly that section (`may_fill`), even when not an editor, while they hold it
   (asked, or done: a table is filled row by row and its first saved row completes the assignment).
 - Saving the section as the assignee completes it (`complete_saved`); "Can't do it" hands it back to the
-  owner with a reason (`hand_back`); Snooze moves its reminders like an action item's.
+  owner with a reason (`hand_back`); Snooze moves its reminders like an action item's; the owner or an
+  editor may withdraw an open request (`withdraw`).
 - Overdue: open, a due date before the assignee's today, and not snoozed past today (the action items' rule).
 - Contributors per section come from the audit trail (`section.saved`: who, at which revision).
 
@@ -15,6 +16,7 @@ Every change is audited here, in the caller's transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -25,14 +27,16 @@ from sqlalchemy.orm import Session
 from bot.core import audit
 from bot.core.errors import InvalidInput, NotAllowed, NotFound
 from bot.core.fields import parse_fields
+from bot.core.workdays import local_date
 from bot.sections.service import SECTIONS, Section, get_section
-from models import Assignment, AssignmentState, AuditEvent, FieldSpec, Milestone, MilestoneEditor
+from models import Assignment, AssignmentState, AuditEvent, FieldSpec, Milestone, MilestoneEditor, UserProfile
 from models.assignments import HOLDING
 
 NOTE_LIMIT = 1000
 REASON_LIMIT = 1000
 SNOOZE_DAYS = (1, 3, 7)
-StateWord = Literal["asked", "overdue", "done", "handed back", "replaced"]
+BOT_ACTOR = "milestone-bot"  # who the audit trail names for what the clock does
+StateWord = Literal["asked", "overdue", "done", "handed back", "replaced", "withdrawn"]
 
 # The "Ask someone…" form and the hand-back form, declared once (validation and modal read these).
 ASSIGNEE = FieldSpec("assignee", "Who should fill it in?", "user", required=True, max_length=32)
@@ -140,7 +144,8 @@ def ensure_assignee(assignment: Assignment, user_id: str, *, holding: bool = Tru
         raise NotAllowed(f"This section was asked of <@{assignment.assignee_id}>, not of you: only they can use "
                          "these buttons.")
     if holding and assignment.state not in HOLDING:
-        word = "handed back" if assignment.state == AssignmentState.HANDED_BACK else "given to someone else"
+        word = {AssignmentState.HANDED_BACK: "handed back", AssignmentState.WITHDRAWN: "withdrawn"}.get(
+            AssignmentState(assignment.state), "given to someone else")
         raise NotAllowed(f"This request was {word}; there is nothing more to do here.")
 
 
@@ -183,6 +188,34 @@ def hand_back(session: Session, assignment: Assignment, milestone: Milestone, ac
     return True
 
 
+def withdraw(session: Session, assignment: Assignment, milestone: Milestone, actor_id: str, now: datetime) -> bool:
+    """The owner or an editor takes an open request back (the caller checked who acts): the section is no
+    longer asked of anyone. False when it was withdrawn already (a second click changes nothing)."""
+    if assignment.milestone_id != milestone.id:
+        raise NotFound("That request no longer exists.")
+    if assignment.state != AssignmentState.ASKED:
+        if assignment.state == AssignmentState.WITHDRAWN:
+            return False
+        raise NotAllowed("This request is no longer open (it was done, handed back or given to someone else): "
+                         "there is nothing to withdraw.")
+    assignment.state, assignment.ended_at, assignment.ended_by = AssignmentState.WITHDRAWN, now, actor_id
+    assignment.version += 1
+    audit.record(session, milestone, actor_id, "assignment.withdrawn", section=assignment.section,
+                 detail={"assignment": assignment.id, "assignee": assignment.assignee_id})
+    session.flush()
+    return True
+
+
+def reminded(session: Session, assignment_ids: list[int], day: date, how: str) -> None:
+    """Audit a reminder once it is out, per assignment it named (the daily digest, "Remind everyone")."""
+    for assignment in session.scalars(select(Assignment).where(Assignment.id.in_(assignment_ids))
+                                      .order_by(Assignment.id)):
+        milestone = session.get(Milestone, assignment.milestone_id)
+        audit.record(session, milestone, BOT_ACTOR, "assignment.reminded", section=assignment.section,
+                     detail={"assignment": assignment.id, "to": assignment.assignee_id, "day": day.isoformat(),
+                             "how": how})
+
+
 def snooze(session: Session, assignment: Assignment, milestone: Milestone, actor_id: str, days: int,
            today: date) -> date:
     ensure_assignee(assignment, actor_id)
@@ -210,7 +243,8 @@ def is_overdue(assignment: Assignment, today: date) -> bool:
 def state_word(assignment: Assignment, today: date) -> StateWord:
     if assignment.state == AssignmentState.ASKED:
         return "overdue" if is_overdue(assignment, today) else "asked"
-    return {AssignmentState.DONE: "done", AssignmentState.HANDED_BACK: "handed back"}.get(
+    return {AssignmentState.DONE: "done", AssignmentState.HANDED_BACK: "handed back",
+            AssignmentState.WITHDRAWN: "withdrawn"}.get(
         AssignmentState(assignment.state), "replaced")  # type: ignore[return-value]
 
 
@@ -219,6 +253,21 @@ def for_milestone(session: Session, milestone_id: int) -> dict[str, Assignment]:
     rows = session.scalars(select(Assignment).where(
         Assignment.milestone_id == milestone_id, Assignment.state.in_(HOLDING)).order_by(Assignment.id))
     return {a.section: a for a in rows}
+
+
+def assignee_days(session: Session, assignments: Iterable[Assignment], now: datetime) -> dict[str, date]:
+    """Each assignee's today (overdue is judged in the assignee's time zone, from the cached profile; UTC
+    when the bot has not met them yet). One statement."""
+    people = sorted({a.assignee_id for a in assignments})
+    zones = dict(session.execute(select(UserProfile.user_id, UserProfile.tz)
+                                 .where(UserProfile.user_id.in_(people))).tuples().all()) if people else {}
+    return {person: local_date(now, zones.get(person)) for person in people}
+
+
+def listed_for_milestone(session: Session, milestone_id: int) -> list[Assignment]:
+    """Each section's current assignment (asked or done), in the template's order: `show` and the gate."""
+    order = _section_order()
+    return sorted(for_milestone(session, milestone_id).values(), key=lambda a: order.get(a.section, 99))
 
 
 def open_for_milestone(session: Session, milestone_id: int) -> list[Assignment]:
@@ -255,8 +304,17 @@ def owing_in_milestones_of(session: Session, user_id: str, team_id: str,
 
 
 def overdue_assignments_for(session: Session, user_id: str, today: date) -> list[tuple[Assignment, Milestone]]:
-    """The person's overdue assignments on their `today`: what the daily digest lists."""
+    """The person's overdue assignments on their `today`."""
     return [(a, m) for a, m in owed_by(session, user_id) if is_overdue(a, today)]
+
+
+def with_milestones(session: Session, assignment_ids: list[int]) -> dict[int, tuple[Assignment, Milestone]]:
+    """Assignments by id with their milestones, in one statement (a digest's sections, rendered)."""
+    if not assignment_ids:
+        return {}
+    rows = session.execute(select(Assignment, Milestone).join(Milestone, Milestone.id == Assignment.milestone_id)
+                           .where(Assignment.id.in_(assignment_ids)))
+    return {a.id: (a, m) for a, m in rows}
 
 
 def contributors(session: Session, milestone_id: int) -> dict[str, list[tuple[str, int]]]:

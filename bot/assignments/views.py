@@ -6,7 +6,10 @@ Buttons other features may place (each value is a packed payload; the handlers l
   (person, optional due date, note). `ask_button(milestone_id, section_key)` builds it, e.g. as the
   accessory or in an actions block beside each section of the section picker.
 - REMIND_OWING, value `RemindOwing(milestone=<id>).pack()`: DMs everyone who owes a section of that
-  milestone (one DM each, at most once a day). `remind_button(milestone_id)` builds it (the sign-off gate).
+  milestone (one DM each, at most once a day). `remind_button(milestone_id)` builds it; `gate_blocks` is the
+  sign-off completeness gate's part (the open requests and this button).
+- WITHDRAW, value `Withdraw(assignment=<id>).pack()`: the owner or an editor takes an open request back
+  (the picker's and `show`'s lines carry it).
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ CANT_DO = "assignment_cant"
 SNOOZE = "assignment_snooze"
 ASK_SOMEONE = "assignment_ask"
 REMIND_OWING = "assignment_remind"
+WITHDRAW = "assignment_withdraw"
 ASK_CALLBACK = "assignment_ask_form"
 HANDBACK_CALLBACK = "assignment_handback_form"
 SNOOZE_LABELS = {1: "1 day", 3: "3 days", 7: "1 week"}
+MAX_LINES = 20  # requests listed one per block (with their Withdraw button)
 OPTION_VALUE_LIMIT = 150  # Slack's limit for an option's value
 
 
@@ -56,11 +61,19 @@ class SnoozeFor(Payload):
 
 @dataclass(frozen=True)
 class AskSomeone(Payload):
-    """The "Ask someone…" button beside a section, and the private_metadata of the modal it opens."""
+    """The "Ask someone…" button beside a section, and the private_metadata of the modal it opens (with the
+    section picker's view id when it was opened from there, to refresh the picker after asking)."""
 
     KIND = "assignment.ask"
     milestone: int
     section: str
+    picker: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw(Payload):
+    KIND = "assignment.withdraw"
+    assignment: int
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,19 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
     return button
 
 
-def ask_button(milestone_id: int, section_key: str) -> dict[str, Any]:
-    return _button(ASK_SOMEONE, "Ask someone…", AskSomeone(milestone_id, section_key).pack())
+def ask_button(milestone_id: int, section_key: str, text: str = "Ask someone…") -> dict[str, Any]:
+    return _button(ASK_SOMEONE, text, AskSomeone(milestone_id, section_key).pack())
+
+
+def withdraw_button(assignment: Assignment) -> dict[str, Any]:
+    button = _button(WITHDRAW, "Withdraw", Withdraw(assignment.id).pack())
+    button["confirm"] = {
+        "title": plain("Withdraw the request?", 100),
+        "text": {"type": "mrkdwn", "text": truncate(
+            f"{user(assignment.assignee_id)} will no longer be asked for *{esc(title_of(assignment.section))}*; "
+            "their DM says so.", 300)},
+        "confirm": plain("Withdraw", 30), "deny": plain("Keep it", 30)}
+    return button
 
 
 def remind_button(milestone_id: int) -> dict[str, Any]:
@@ -146,6 +170,18 @@ def picker_status(assignment: Assignment, today: date) -> str:
     return f"asked of {user(assignment.assignee_id)} · {due_text(assignment, today)}"
 
 
+def picker_line(milestone_id: int, section_key: str, assignment: Assignment | None,
+                today: date | None) -> tuple[str, list[dict[str, Any]]]:
+    """A section's line in the section picker: who it is asked of (empty when nobody), and its controls
+    ("Ask someone…", or "Ask someone else…" and Withdraw while a request is open)."""
+    if assignment is None or today is None:
+        return "", [ask_button(milestone_id, section_key)]
+    text = f"👤 {picker_status(assignment, today)}"
+    if assignment.state != AssignmentState.ASKED:
+        return text, [ask_button(milestone_id, section_key)]
+    return text, [ask_button(milestone_id, section_key, "Ask someone else…"), withdraw_button(assignment)]
+
+
 # ---- the assignee's DM, edited in place ----------------------------------------------------------------
 
 
@@ -154,6 +190,9 @@ def assignment_dm(assignment: Assignment, milestone: Milestone, today: date,
     title = esc(title_of(assignment.section))
     where = milestone_name(milestone)
     state = assignment.state
+    if state == AssignmentState.WITHDRAWN:
+        text = f"~{title} of {esc(milestone.key)}~ · Withdrawn by {user(assignment.ended_by)}: nothing more to do."
+        return f"{title_of(assignment.section)} of {milestone.key}: withdrawn", [_section(text)]
     if state == AssignmentState.REPLACED:
         who = f" to {user(replaced_by)}" if replaced_by else ""
         text = f"~{title} of {esc(milestone.key)}~ · Reassigned{who} by {user(assignment.ended_by)}."
@@ -197,27 +236,28 @@ def handed_back_dm(assignment: Assignment, milestone: Milestone) -> tuple[str, l
     return f"{title_of(assignment.section)} of {milestone.key} was handed back to you", blocks
 
 
+def owed_group(assignment: Assignment, milestone: Milestone, today: date) -> list[Block]:
+    """One assignment with its buttons (Open the form, Can't do it, Snooze): two blocks."""
+    return [_section(f"{line(assignment, milestone, today, who=False)}\nAsked by {user(assignment.assigned_by)}"),
+            {"type": "actions", "elements": [
+                _button(OPEN_FORM, "Open the form", OpenForm(assignment.id).pack(), "primary"),
+                _button(CANT_DO, "Can't do it", CantDoIt(assignment.id).pack()),
+                snooze_menu(assignment.id)]}]
+
+
+def digest_groups(rows: list[tuple[Assignment, Milestone]], today: date) -> list[list[Block]]:
+    """The overdue sections of a person's daily digest (bot.actions' digest places them after the items)."""
+    return [owed_group(assignment, milestone, today) for assignment, milestone in rows]
+
+
 def owed_blocks(rows: list[tuple[Assignment, Milestone]], today: date) -> list[Block]:
-    """Each assignment with its buttons (Open the form, Can't do it, Snooze): for a digest, a DM or Home."""
+    """Each assignment with its buttons (Open the form, Can't do it, Snooze): for a DM or Home."""
     blocks: list[Block] = []
-    for assignment, milestone in rows[:20]:  # three blocks each: well inside a message's 50
-        blocks.append(_section(f"{line(assignment, milestone, today, who=False)}\n"
-                               f"Asked by {user(assignment.assigned_by)}"))
-        blocks.append({"type": "actions", "elements": [
-            _button(OPEN_FORM, "Open the form", OpenForm(assignment.id).pack(), "primary"),
-            _button(CANT_DO, "Can't do it", CantDoIt(assignment.id).pack()),
-            snooze_menu(assignment.id),
-        ]})
+    for assignment, milestone in rows[:20]:  # two blocks each: well inside a message's 50
+        blocks += owed_group(assignment, milestone, today)
     if len(rows) > 20:
         blocks.append(_context(f"…and {len(rows) - 20} more."))
     return blocks
-
-
-def reminder_dm(rows: list[tuple[Assignment, Milestone]], today: date) -> tuple[str, list[Block]]:
-    """The daily reminder of overdue sections (one DM per person per working day)."""
-    count = len(rows)
-    head = f"⏰ {count} section{'s' if count != 1 else ''} you were asked for {'are' if count != 1 else 'is'} overdue"
-    return head, [_section(f"*{head}*"), *owed_blocks(rows, today)]
 
 
 def nudge_dm(rows: list[tuple[Assignment, Milestone]], actor_id: str, today: date) -> tuple[str, list[Block]]:
@@ -229,16 +269,39 @@ def nudge_dm(rows: list[tuple[Assignment, Milestone]], actor_id: str, today: dat
 
 
 def owing_blocks(milestone: Milestone, assignments: list[Assignment], today: date, *,
-                 remind: bool = True) -> list[Block]:
-    """Who owes which section of a milestone: for `show`, the sign-off gate and Home (two blocks at most)."""
+                 remind: bool = True, withdraw: bool = False) -> list[Block]:
+    """Who owes which section of a milestone: for `show` and Home (two blocks; with `withdraw`, for those who
+    may edit, one line per request with its Withdraw button, at most MAX_LINES of them)."""
     if not assignments:
         return []
-    lines = "\n".join(f"• {line(a, milestone, today)}" for a in assignments[:25])
     head = f"*Sections asked of someone in {esc(milestone.key)} ({len(assignments)})*"
-    blocks = [_section(f"{head}\n{lines}")]
+    if withdraw:
+        blocks = [_section(head)]
+        for a in assignments[:MAX_LINES]:
+            blocks.append(_section(f"• {line(a, milestone, today)}",
+                                   withdraw_button(a) if a.state == AssignmentState.ASKED else None))
+        if len(assignments) > MAX_LINES:
+            blocks.append(_context(f"…and {len(assignments) - MAX_LINES} more in `/milestone edit "
+                                   f"{esc(milestone.key)}`."))
+    else:
+        lines = "\n".join(f"• {line(a, milestone, today)}" for a in assignments[:25])
+        blocks = [_section(f"{head}\n{lines}")]
     if remind and any(a.state == AssignmentState.ASKED for a in assignments):
         blocks.append({"type": "actions", "elements": [remind_button(milestone.id)]})
     return blocks
+
+
+def gate_blocks(milestone: Milestone, assignments: list[Assignment], today: date) -> list[Block]:
+    """The sign-off completeness gate's part: the sections still asked of someone (open requests only), and
+    "Remind everyone who owes a section" (one DM each, at most once a day). Empty when nothing is owed."""
+    owed = [a for a in assignments if a.state == AssignmentState.ASKED]
+    if not owed:
+        return []
+    lines = "\n".join(f"• {line(a, milestone, today)}" for a in owed[:25])
+    more = f"\n…and {len(owed) - 25} more." if len(owed) > 25 else ""
+    head = f"*Still asked of someone ({len(owed)})*: they have not filled these sections in yet."
+    return [_section(f"{head}\n{lines}{more}"),
+            {"type": "actions", "block_id": "assignments_remind", "elements": [remind_button(milestone.id)]}]
 
 
 def home_blocks(owed: list[tuple[Assignment, Milestone]], today: date) -> list[Block]:
@@ -251,12 +314,12 @@ def home_blocks(owed: list[tuple[Assignment, Milestone]], today: date) -> list[B
 # ---- modals --------------------------------------------------------------------------------------------
 
 
-def ask_modal(milestone: Milestone, section_key: str) -> dict[str, Any]:
+def ask_modal(milestone: Milestone, section_key: str, picker: str | None = None) -> dict[str, Any]:
     title = esc(title_of(section_key))
     blocks = [_section(f"Ask someone to fill in *{title}* of {milestone_name(milestone)}. They get a DM with a "
                        "button that opens this section's form, and may fill in this section only."),
               *field_blocks(ASK_FIELDS)]
-    meta = AskSomeone(milestone.id, section_key).pack(limit=PRIVATE_METADATA_LIMIT)
+    meta = AskSomeone(milestone.id, section_key, picker).pack(limit=PRIVATE_METADATA_LIMIT)
     return modal(ASK_CALLBACK, "Ask someone", blocks, submit="Ask", private_metadata=meta)
 
 

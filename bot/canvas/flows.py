@@ -37,6 +37,7 @@ from bot.core.db import insert_ignore
 from bot.core.errors import NotFound
 from bot.deps import Deps
 from bot.reports.service import load_report
+from bot.signoffs import jobs as signoff_messages
 from bot.slack import outbox
 from bot.slack.notifier import Posted
 from bot.slack.text import channel as channel_ref
@@ -62,9 +63,11 @@ def request_canvas(session: Session, milestone: Milestone, user_id: str, now: da
 
 
 def owed_problem_ids(session: Session, milestone_id: int) -> list[int]:
-    """The owner's DMs about this milestone's canvas still to send (the command sends them at once)."""
+    """The owner's DMs about this milestone's canvas, its link shared and the status message's edit to show
+    it, still to send (the command sends them at once)."""
     return list(session.scalars(select(Delivery.id).where(
-        Delivery.kind.in_((PROBLEM_KIND, SHARED_KIND)), Delivery.subject.like(f"canvas:{milestone_id}:%"),
+        Delivery.kind.in_((PROBLEM_KIND, SHARED_KIND, signoff_messages.STATUS_EDIT)),
+        Delivery.subject.like(f"canvas:{milestone_id}:%"),
         Delivery.status == DeliveryStatus.PENDING)))
 
 
@@ -139,6 +142,12 @@ def on_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
         _tell_owner(session, milestone, canvas, f"access_{posted.warning}", now)
     if newly_shared and canvas.channel_id:
         _share(session, milestone, canvas, now)
+    if data["action"] == "create" and milestone.signoff_status_ts and milestone.signoff_status_channel:
+        # The sign-off status message links to the canvas: edit it in place to show the new link.
+        deliveries.owe(session, kind=signoff_messages.STATUS_EDIT, recipient_id=milestone.signoff_status_channel,
+                       subject=f"canvas:{milestone.id}:{canvas.canvas_id}:status", local_date=now.date(), now=now,
+                       op="update", target=milestone.signoff_status_channel, payload={"milestone": milestone.id},
+                       team_id=milestone.team_id)
 
 
 def on_failed(session: Session, delivery: Delivery, code: str) -> None:

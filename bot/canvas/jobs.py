@@ -1,6 +1,7 @@
 """The clock's catch-up for canvases: any canvas whose milestone changed since it was last written is owed a
-refresh, so canvases stay current even where a change did not call `canvas_owed` (an action item closed from a
-reminder DM, a feedback answer). The fingerprint (bot.canvas.service.fingerprints) is a few grouped queries for
+refresh. Every audited change already owes one in its own transaction (bot.core.audit); this catches what was
+not audited through the bot (an edit made in the database by hand, a change while CANVAS was off) and what
+only time changes ("overdue"). The fingerprint (bot.canvas.service.fingerprints) is a few grouped queries for
 every canvas at once; `canvas_owed` coalesces with any refresh already pending, so running this in two clock
 processes at once still owes one row per milestone."""
 

@@ -45,10 +45,6 @@ def button_clicked(ack: Ack) -> None:
     ack()  # link buttons: Slack opens the URL; the click only needs an answer
 
 
-def content_changed(client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:
-    flows.refresh_after_change(_deps(), client, milestone_id)
-
-
 def accepted(client: WebClient, milestone_id: int, actor_id: str) -> None:
     flows.refresh_after_change(_deps(), client, milestone_id)
 
@@ -61,5 +57,4 @@ def register(app: App, deps: Deps) -> None:
     app.event("link_shared")(link_shared)
     app.action(views.VIEW_REPORT_ACTION)(button_clicked)
     app.action(views.OPEN_CANVAS_ACTION)(button_clicked)
-    deps.on_content_changed.append(content_changed)
     deps.on_accepted.append(accepted)

@@ -6,8 +6,9 @@ pieces of at most MAX_TABLE_CELLS cells because canvases refuse bigger ones. Use
 (bot.reports.markdown); Slack markup typed in it (`<!channel>`, `<@U…>`) reads as names, never pings.
 
 `canvas_owed` records, in the caller's transaction, that a milestone's canvas must be rewritten (an outbox row
-that bot.canvas.flows renders and sends; its key scheme is described there). It lives here, with no Slack
-import, so that any feature's service can call it in the transaction of its change.
+that bot.canvas.flows renders and sends; its key scheme is described there). It watches the audit log
+(bot.core.audit.watch): every audited change to the report owes the rewrite in its own transaction, and the
+caller delivers `audit.owed(session)` after its commit.
 
 Plain Python: no Slack, and the database only through the session it is given.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
-from bot.core import deliveries
+from bot.core import audit, deliveries
 from bot.reports.document import DBlock, DCell, Document, Inline, Run, build
 from bot.reports.formatting import NOT_PROVIDED
 from bot.reports.markdown import escape_line_start, md_inline, md_link, readable
@@ -285,8 +286,8 @@ def canvas_owed(session: Session, milestone_id: int, now: datetime, *, immediate
     """Record, in the caller's transaction, that the milestone's canvas must be rewritten; the outbox row's id
     (a pending one this change joins, or a new one), or None when the milestone has no canvas to keep.
 
-    Call it in the transaction of any change the report shows (content, sign-offs, actions, feedback); after
-    the commit, `outbox.deliver(deps, client, [id])` sends it when it is due (or the clock does)."""
+    bot.core.audit calls it for every audited change to the report (content, sign-offs, actions, feedback);
+    after the commit, `outbox.deliver(deps, client, [id])` sends it when it is due (or the clock does)."""
     if not SWITCH.enabled:
         return None
     canvas = session.scalar(select(MilestoneCanvas).where(MilestoneCanvas.milestone_id == milestone_id)
@@ -312,3 +313,6 @@ def canvas_owed(session: Session, milestone_id: int, now: datetime, *, immediate
     return deliveries.owe(session, kind=KIND, recipient_id=f"refresh:{canvas.refreshes}", subject=subject,
                           local_date=now.date(), now=now, op="canvas", target=canvas.channel_id or "-",
                           payload={}, team_id=canvas.team_id, not_before=not_before)
+
+
+audit.watch(canvas_owed)  # every audited change to a milestone's report owes its canvas a rewrite

@@ -99,7 +99,8 @@ def save_answer(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, v
     user_id, team_id = body["user"]["id"], team_of(body)
     now = utcnow()
 
-    def save() -> tuple[views.FeedbackForm, dict[str, Any], tuple[str, str] | None, tuple[str, list[Any]]]:
+    def save() -> tuple[views.FeedbackForm, dict[str, Any], tuple[str, str] | None, tuple[str, list[Any]],
+                        list[int]]:
         form = views.FeedbackForm.unpack(view.get("private_metadata"))
         answer = service.parse_answer(read_state(view["state"]["values"]))
         with deps.session() as session:
@@ -110,13 +111,14 @@ def save_answer(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, v
             replaced = service.save_answer(session, deps.settings.signing_key, milestone, user_id, answer, now)
             done = views.thanks_view(milestone, replaced=replaced, anonymous=answer.anonymous)
             dm = service.request_dm(session, milestone.id, user_id)
-            return form, done, dm, views.answered_message(milestone)
+            return form, done, dm, views.answered_message(milestone), audit.owed(session)
 
     saved = submit(ack, view, save, field="satisfaction")
     if saved is None:
         return
-    form, done, dm, (answered_text, answered_blocks) = saved
+    form, done, dm, (answered_text, answered_blocks), owed = saved
     ack(response_action="update", view=done)
+    outbox.deliver(deps, client, owed)  # the canvas's rewrite (its figures changed)
     if dm:  # the request DM: swap "Give feedback" for "Change my answer" (best effort, nothing depends on it)
         try:
             Notifier(client).update(dm[0], dm[1], answered_text, answered_blocks)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.core import audit
 from bot.core.db import insert_ignore
 from bot.core.errors import InvalidInput
 from bot.core.fields import parse_fields
@@ -244,6 +245,8 @@ def save_answer(
             .values(**values, **extra)
             .execution_options(synchronize_session=False)
         )
+    # Not audited (an anonymous answer leaves no trace of who gave it), but the report's figures changed.
+    audit.report_changed(session, milestone.id, now)
     return not inserted
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.actions import service as actions
+from bot.canvas.service import canvas_url_for
 from bot.core.workdays import local_date
 from bot.milestones import service as milestones
 from bot.signoffs import service as signoffs
@@ -25,6 +26,7 @@ class Hub:
     progress: Progress  # with the report's state: the sign-off lifecycle's one reading
     open_actions: int
     overdue_actions: int
+    canvas_url: str | None = None  # the milestone's canvas (bot.canvas), when it has one
 
 
 def hubs(session: Session, team_id: str, user_id: str, limit: int, now: datetime) -> tuple[list[Hub], int]:
@@ -38,8 +40,8 @@ def hubs(session: Session, team_id: str, user_id: str, limit: int, now: datetime
         zones = actions.profile_zones(session, {i.owner_id for i in open_items})
         overdue = sum(1 for i in open_items if actions.is_overdue(
             i.status, i.due_date, i.snoozed_until, local_date(now, zones.get(i.owner_id))))
-        result.append(Hub(milestone, progress[milestone.id], len(open_items),
-                          overdue))
+        result.append(Hub(milestone, progress[milestone.id], len(open_items), overdue,
+                          canvas_url_for(session, milestone.id)))
     return result, total
 
 

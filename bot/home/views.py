@@ -91,8 +91,9 @@ def hub_text(hub: Hub) -> str:
     actions = f"{hub.open_actions} open action{'s' if hub.open_actions != 1 else ''}"
     if hub.overdue_actions:
         actions += f", :warning: {hub.overdue_actions} overdue"
+    canvas = f" · :memo: <{hub.canvas_url}|Report canvas>" if hub.canvas_url else ""
     return (f"*{milestone_views.title(m, 100)}*\n{hub.progress.state_label} · {signoff} · {actions} · "
-            f"owner <@{m.owner_id}>")
+            f"owner <@{m.owner_id}>{canvas}")
 
 
 def hubs(items: list[Hub], total: int, shown: int) -> list[Block]:

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from bot.actions import service as action_service
 from bot.actions import views_modals as action_modals
+from bot.assignments import service as assignment_service
+from bot.assignments import views as assignment_views
+from bot.assignments.flows import today_of
 from bot.core import deliveries
 from bot.core.access import ensure_can_edit, get_by_key, is_editor, next_free_key
 from bot.core.errors import NotAllowed
@@ -149,7 +152,12 @@ def show(deps: Deps, client: WebClient, team_id: str, user_id: str, milestone_id
         progress = service.signoff_progress(session, [milestone.id])[milestone.id]
         statuses = [(section, status_line(milestone, section)) for section in SECTIONS]
         can_edit = is_admin or is_editor(session, milestone, user_id)
-        return views.show_blocks(milestone, progress, statuses, can_edit=can_edit)
+        text, blocks = views.show_blocks(milestone, progress, statuses, can_edit=can_edit)
+        # Who owes which section (asked / overdue / done); those who may edit can remind or withdraw.
+        owing = assignment_service.listed_for_milestone(session, milestone.id)
+        blocks += assignment_views.owing_blocks(milestone, owing, today_of(session, user_id, utcnow()),
+                                                remind=can_edit, withdraw=can_edit)
+        return text, blocks
 
 
 def show_command(deps: Deps, ctx: CommandContext) -> None:

@@ -229,7 +229,7 @@ def block(base: Any, spec: ol.Block, fields: dict[str, str | None]) -> DBlock | 
     if isinstance(spec, ol.Facts):
         if spec.when and not resolve(base, spec.when):
             return EMPTY
-        facts = tuple(_fact(base, f, fields) for f in spec.facts)
+        facts = tuple(d for f in spec.facts if not ((d := _fact(base, f, fields)).value == NP and f.optional))
         if spec.style == "list" and all(f.value == NP for f in facts):
             return EMPTY  # nothing but "Not provided": one muted line, not one per fact
         return DBlock("facts", spec.style, facts=facts)

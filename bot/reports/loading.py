@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, raiseload, selectinload
 
 from bot.actions.service import ReminderHistory, reminder_history
+from bot.assignments.service import contributors
 from bot.core.access import normalize_key
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.workdays import local_date
@@ -159,6 +160,7 @@ class _Ctx:
     names: dict[str, str]
     history: dict[int, ReminderHistory]
     zones: dict[str, str]
+    contributed: dict[str, list[tuple[str, int]]]  # section key → (who, their latest revision)
 
     def today_of(self, user_id: str) -> date:
         """A person's today, in their own time zone (overdue is judged there)."""
@@ -179,9 +181,10 @@ def load_report(session: Session, milestone_id: int, *, now: datetime | None = N
     now = now or datetime.now(UTC)
     m = _load_milestone(session, milestone_id)
     history = reminder_history(session, milestone_id)
-    user_ids = _user_ids(m)
+    contributed = contributors(session, milestone_id)
+    user_ids = _user_ids(m) | {person for people in contributed.values() for person, _ in people}
     names, zones = _profiles(session, user_ids)
-    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones)
+    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones, contributed)
     parts: dict[str, Any] = {}
     for build in _BUILDERS:
         parts.update(build(ctx))
@@ -396,7 +399,8 @@ def _closing(c: _Ctx) -> dict[str, Any]:
                 prepared_by=c.person(m.prepared_by, m.prepared_by_name) or c.name(m.owner_id),
                 preparer_role=_text(m.preparer_role),
                 report_date=c.today, distribution=_text(m.distribution),
-                confidentiality=_text(m.confidentiality) or "Internal Use Only")
+                confidentiality=_text(m.confidentiality) or "Internal Use Only",
+                contributors_label=rows.contributors_label(c.contributed, c.name))
 
 
 _BUILDERS: tuple[Callable[[_Ctx], dict[str, Any]], ...] = (

@@ -58,6 +58,7 @@ class Fact:
     strong: bool = True  # "**Label**: value" (else "Label: value")
     link: bool = False  # the value is a URL, shown as a link
     tone: str = ""  # Report attribute (dotted) naming the value's tone: "bad", "good" or ""
+    optional: bool = False  # left out when empty (rather than "Not provided")
 
 
 @dataclass(frozen=True)
@@ -360,5 +361,8 @@ OUTLINE = Outline(
         _f("Version", attr="revision"),
         _f("Distribution", "distribution", attr="distribution"),
         _f("Confidentiality", "confidentiality", attr="confidentiality"),
+        # Who filled which section through Slack, at which revision (bot.assignments.service.contributors).
+        # Worked out from the audit trail, so the importer reads it as a computed fact and leaves it.
+        _f("Contributors", attr="contributors_label", optional=True),
     ), "lines"),
 )

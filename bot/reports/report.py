@@ -161,6 +161,7 @@ class Report:
     report_date: date
     distribution: str | None
     confidentiality: str
+    contributors_label: str | None  # the footer's who filled which section, at which revision (None: nobody yet)
     # Every scalar field of the form sections, displayed: section key → field → text (None: empty).
     fields: dict[str, dict[str, str | None]]
     people: dict[str, str]  # user id → name, for the people named or mentioned (`<@U…>`) in the report

@@ -214,3 +214,12 @@ def feedback(m: Milestone) -> Feedback:
         market_response=_text(sv.market_response) if sv else None,
         counts_note=note,
     )
+
+
+def contributors_label(contributed: dict[str, list[tuple[str, int]]], name: Callable[[str | None], str]) -> str | None:
+    """The footer's contributors: "Budget: Dana Lee (revision 5), Olivia Owner (revision 7); Risks: …", from
+    bot.assignments.service.contributors (None: nobody has filled a section through Slack yet)."""
+    titles = {s.key: s.title for s in SECTIONS}
+    parts = [f"{titles.get(key, key)}: " + ", ".join(f"{name(who)} (revision {revision})" for who, revision in people)
+             for key, people in contributed.items() if people]
+    return "; ".join(parts) or None

@@ -19,19 +19,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.assignments import service as assignments
+from bot.assignments import views as assignment_views
+from bot.core import audit
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import NotFound
 from bot.deps import Deps
 from bot.sections import service as registry
 from bot.sections import views
 from bot.sections.service import SECTIONS, Section
+from bot.slack import outbox
 from bot.slack.forms import notice_modal, read_state
 from bot.slack.permissions import admin_flag, load_milestone
 from bot.slack.replies import content_changed, open_or_push, save_failed, team_of, tell, update_view
 from bot.slack.router import CommandContext
 from bot.slack.submissions import claim, submit
 from bot.slack.text import esc
-from models import Milestone
+from models import Milestone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,17 @@ def section_of(key: str) -> Section:
 # ---- views ------------------------------------------------------------------------------------------------
 
 
-def picker_view(milestone: Milestone) -> dict[str, Any]:
+def picker_view(session: Session, milestone: Milestone) -> dict[str, Any]:
+    """The section picker: each section's state, who it is asked of (asked / overdue / done, in the
+    assignee's today) and "Ask someone…"."""
     groups = [(heading, [(section, registry.status_line(milestone, section)) for section in sections])
               for heading, sections in registry.grouped()]
-    return views.picker_modal(milestone, groups, views.metadata_of(views.PickerContext(milestone.id)))
+    current = assignments.for_milestone(session, milestone.id)
+    days = assignments.assignee_days(session, current.values(), utcnow())
+    assigned = {section.key: assignment_views.picker_line(
+        milestone.id, section.key, current.get(section.key),
+        days.get(current[section.key].assignee_id) if section.key in current else None) for section in SECTIONS}
+    return views.picker_modal(milestone, groups, views.metadata_of(views.PickerContext(milestone.id)), assigned)
 
 
 def rows_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:
@@ -109,7 +119,8 @@ def edit_command(deps: Deps, ctx: CommandContext) -> None:
     is_admin = admin_flag(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
     with deps.session() as session:
         milestone = _editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin, section)
-        view = section_view(deps, milestone, section, None, confirm=True) if section else picker_view(milestone)
+        view = (section_view(deps, milestone, section, None, confirm=True) if section
+                else picker_view(session, milestone))
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
 
@@ -117,7 +128,7 @@ def open_picker(deps: Deps, client: WebClient, body: dict[str, Any], milestone_i
     user_id, team_id = body["user"]["id"], team_of(body)
     is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
     with deps.session() as session:
-        view = picker_view(_editable(session, team_id, milestone_id, user_id, is_admin))
+        view = picker_view(session, _editable(session, team_id, milestone_id, user_id, is_admin))
     open_or_push(client, body, view)
 
 
@@ -178,8 +189,8 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
             removed = target.row is not None and registry.remove_row(session, milestone, section, target.row,
                                                                      user_id)
             fresh = rows_view(deps, milestone, section, below.picker)
-            picker = picker_view(milestone) if below.picker else None
-            milestone_id = milestone.id
+            picker = picker_view(session, milestone) if below.picker else None
+            milestone_id, rewrites = milestone.id, audit.owed(session)
     except SQLAlchemyError as error:
         log.exception("removing a row failed")
         tell(client, body, save_failed(error, kept="The row is still there"))
@@ -188,6 +199,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
     update_view(client, below.picker, picker)
     if removed:
         content_changed(deps, client, milestone_id, user_id, [section.key])
+    outbox.deliver(deps, client, rewrites)  # after the hooks: a sign-off they outdate joins the same rewrite
 
 
 # ---- saving -----------------------------------------------------------------------------------------------
@@ -202,6 +214,7 @@ class Saved:
     team_id: str
     revision: int
     changed: list[str]
+    rewrites: list[int]  # the report's copies (its canvas), owed a rewrite by the save
 
 
 def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: dict[str, Any],
@@ -216,7 +229,7 @@ def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: d
             milestone = _editable(session, team_id, milestone_id, user_id, is_admin, section)
             claim(session, view)
             changed = apply(session, milestone, section, values, user_id)
-            return Saved(milestone.id, team_id, milestone.revision, changed)
+            return Saved(milestone.id, team_id, milestone.revision, changed, audit.owed(session))
 
     return submit(ack, view, save)
 
@@ -271,13 +284,15 @@ def save_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view
 
 def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Saved, section: Section,
                 picker: str | None, rows_view_id: str | None) -> None:
-    """After commit: refresh the views below, then tell the other features the content changed."""
+    """After commit: refresh the views below, tell the other features the content changed, then send the
+    canvas's rewrite (what the hooks change in their own transactions, sign-offs outdated, joins it)."""
     if picker or rows_view_id:
         with deps.session() as session:
             fresh = load_milestone(session, saved.team_id, saved.milestone_id)
             listing = rows_view(deps, fresh, section, picker) if rows_view_id else None
-            picker_fresh = picker_view(fresh) if picker else None
+            picker_fresh = picker_view(session, fresh) if picker else None
         update_view(client, rows_view_id, listing)
         update_view(client, picker, picker_fresh)
     if saved.changed:
         content_changed(deps, client, saved.milestone_id, body["user"]["id"], [section.key])
+    outbox.deliver(deps, client, saved.rewrites)

@@ -125,11 +125,14 @@ def _help(section: Section) -> list[Block]:
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(section.help, 2000)}]}]
 
 
-def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Section, str]]]], meta: str) -> dict[
-    str, Any
-]:
-    """Every section under the template's headings, with how far it is and an Edit button: 27 sections and
-    15 headings, well inside the 100 blocks of a view."""
+# A section's line about who it is asked of (empty: nobody) and the controls below it (bot.assignments.views).
+Assigned = dict[str, tuple[str, list[dict[str, Any]]]]
+
+
+def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Section, str]]]], meta: str,
+                 assigned: Assigned | None = None) -> dict[str, Any]:
+    """Every section under the template's headings, with how far it is, an Edit button, and who it is asked
+    of with "Ask someone…" below: 27 sections (two blocks each) and 15 headings, inside a view's 100 blocks."""
     statuses = [status for _heading, items in groups for _section, status in items]
     filled = sum(1 for status in statuses if status != "empty")
     progress = (f"*{filled} of {len(statuses)} filled in* · revision {milestone.revision} · "
@@ -141,10 +144,12 @@ def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Sectio
         for section, status in items:
             empty = status == "empty"
             mark = ":warning: " if empty else ":white_check_mark: "
+            who, controls = (assigned or {}).get(section.key, ("", []))
+            text = f"{mark}*{esc(section.title)}* · _{esc(status)}_" + (f"\n{who}" if who else "")
             blocks.append({
                 "type": "section",
                 "block_id": f"section_{section.key}",
-                "text": {"type": "mrkdwn", "text": f"{mark}*{esc(section.title)}* · _{esc(status)}_"},
+                "text": {"type": "mrkdwn", "text": text},
                 "accessory": {
                     "type": "button",
                     "action_id": EDIT_SECTION,
@@ -152,6 +157,8 @@ def picker_modal(milestone: Milestone, groups: list[tuple[str, list[tuple[Sectio
                     "value": section_value(milestone.id, section),
                 },
             })
+            if controls:
+                blocks.append({"type": "actions", "block_id": f"ask_{section.key}", "elements": controls})
     return modal(PICKER_CALLBACK, f"Edit {milestone.key}", blocks, submit=None, close="Done", private_metadata=meta)
 
 

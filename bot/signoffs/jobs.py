@@ -19,6 +19,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.canvas.service import canvas_url_for
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
 from bot.reports.service import page_url
@@ -154,8 +155,9 @@ def _ask_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
                    {"request": requests[0].id, "link": (delivery.payload or {}).get("link")})
 
 
-def _status_message(milestone: Milestone, op: str, channel: str, ts: str | None = None) -> outbox.Outgoing:
-    text, blocks = views.status_blocks(milestone, signoff_progress(milestone))
+def _status_message(session: Session, milestone: Milestone, op: str, channel: str,
+                    ts: str | None = None) -> outbox.Outgoing:
+    text, blocks = views.status_blocks(milestone, signoff_progress(milestone), canvas_url_for(session, milestone.id))
     return outbox.Outgoing(op, channel, text, blocks, ts=ts)
 
 
@@ -167,14 +169,15 @@ def _render_status(session: Session, delivery: Delivery) -> outbox.Outgoing | No
     milestone = _milestone(session, delivery)
     if milestone is None:
         return None
-    return _shown(delivery, _status_message(milestone, "post", delivery.target or ""))
+    return _shown(delivery, _status_message(session, milestone, "post", delivery.target or ""))
 
 
 def _render_status_edit(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
     milestone = _milestone(session, delivery)
     if milestone is None or not milestone.signoff_status_ts or not milestone.signoff_status_channel:
         return None  # the post is not out yet: it shows the current state when it goes
-    return _status_message(milestone, "update", milestone.signoff_status_channel, milestone.signoff_status_ts)
+    return _status_message(session, milestone, "update", milestone.signoff_status_channel,
+                           milestone.signoff_status_ts)
 
 
 def _status_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
@@ -182,7 +185,8 @@ def _status_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
     if milestone is None:
         return
     milestone.signoff_status_channel, milestone.signoff_status_ts = posted.channel, posted.ts
-    if _fingerprint(_status_message(milestone, "post", delivery.target or "")) != (delivery.detail or {}).get("shown"):
+    shown = _fingerprint(_status_message(session, milestone, "post", delivery.target or ""))
+    if shown != (delivery.detail or {}).get("shown"):
         _owe_again(session, delivery, STATUS_EDIT, f"{delivery.subject}:caught-up", "update",
                    {"milestone": milestone.id})
 

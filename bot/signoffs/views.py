@@ -302,8 +302,10 @@ def overall_line(milestone: Milestone, progress: SignoffProgress) -> str:
     return f"*{esc(progress.state_label)}* · {progress.label} · revision {milestone.revision}."
 
 
-def status_blocks(milestone: Milestone, progress: SignoffProgress) -> tuple[str, list[Block]]:
-    """The one status message of a milestone's sign-off (also the `/milestone signoffs` matrix)."""
+def status_blocks(milestone: Milestone, progress: SignoffProgress,
+                  canvas_url: str | None = None) -> tuple[str, list[Block]]:
+    """The one status message of a milestone's sign-off (also the `/milestone signoffs` matrix), with a link
+    to the milestone's canvas when it has one (bot.canvas.service.canvas_url_for)."""
     overall = overall_line(milestone, progress)
     text = f"Sign-off {esc(milestone.key)}: {overall}"
     blocks: list[Block] = [
@@ -313,6 +315,8 @@ def status_blocks(milestone: Milestone, progress: SignoffProgress) -> tuple[str,
     lines = [_slot_line(r, milestone.revision) for r in progress.roles] or ["No approvers yet."]
     for start in range(0, min(len(lines), 400), 10):
         blocks.append(_section("\n".join(lines[start : start + 10])))
+    if canvas_url:
+        blocks.insert(2, _context(f":memo: <{canvas_url}|The whole report, kept current in a canvas>"))
     return text, blocks[:50]
 
 
