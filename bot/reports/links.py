@@ -13,6 +13,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
+from bot.settings import Settings
+
 _SALT = "milestone-bot.report-link.v2"
 
 
@@ -35,6 +37,13 @@ def _serializer(key: bytes, now: datetime) -> URLSafeTimedSerializer:
 def sign_link(key: bytes, milestone_id: int, revision: int, *, now: datetime, ttl_hours: int) -> str:
     """A token naming the milestone and the revision it was made for, valid for `ttl_hours` from `now`."""
     return _serializer(key, now).dumps([milestone_id, revision, ttl_hours * 3600])
+
+
+def report_url(settings: Settings, milestone_id: int, revision: int, now: datetime) -> str:
+    """The report page's address for this revision, signed with SECRET_KEY and valid REPORT_LINK_TTL_HOURS:
+    the one way every surface (sign-off DMs, the summary, App Home) links to the report."""
+    token = sign_link(settings.signing_key, milestone_id, revision, now=now, ttl_hours=settings.report_link_ttl_hours)
+    return f"{settings.public_base_url}/reports/{token}"
 
 
 class LinkInvalid(Exception):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
-from bot.reports.service import sign_link
+from bot.reports.links import report_url
 from bot.settings import Settings
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
@@ -52,9 +52,7 @@ ACCEPTED, OWNER = "signoff_accepted", "signoff_owner"
 
 def report_link(settings: Settings, milestone_id: int, revision: int, now: datetime) -> str:
     """The signed report page for this revision (what approvers read before signing)."""
-    token = sign_link(settings.signing_key, milestone_id, revision, now=now,
-                      ttl_hours=settings.report_link_ttl_hours)
-    return f"{settings.public_base_url}/reports/{token}"
+    return report_url(settings, milestone_id, revision, now)
 
 
 # ---- the reminder job -------------------------------------------------------------------------------------
