@@ -213,7 +213,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             raise SettingsError("give the workspace with --team T… (the database has none, or several)")
         data = Path(args.file).read_bytes()
         outcome = flows.run_import(sessions, data, team_id=team, owner_id=args.owner, key=args.key, client=client,
-                                   dry_run=args.dry_run)
+                                   dry_run=args.dry_run, currency=settings.currency)
     except OSError as error:
         print(f"milestone-bot: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 1

@@ -72,9 +72,11 @@ class Milestone(Base):
     actual_start: Mapped[date | None] = field("Actual start date", "date")
     actual_end: Mapped[date | None] = field("Actual end date (completion)", "date")
     report_channel_id: Mapped[str | None] = field("Report channel", "channel")
-    # ISO 4217 code of the budget's amounts; None: the CURRENCY setting.
-    currency: Mapped[str | None] = field("Currency", max_length=3, placeholder="USD",
-                                         hint="The budget's currency: a three-letter code such as USD or EUR.")
+    # ISO 4217 code of every amount the milestone holds (the budget's), shown in every money cell of the
+    # report. A new milestone takes the CURRENCY setting (the forms and the importer give it); "USD", the
+    # template's, only where code creates a milestone without saying.
+    currency: Mapped[str] = field("Currency", required=True, max_length=3, placeholder="USD", default="USD",
+                                  hint="The budget's currency: a three-letter code such as USD or EUR.")
     owner_id: Mapped[str] = mapped_column(String(32), index=True)
 
     executive_summary: Mapped[str | None] = field(

@@ -4,8 +4,9 @@ stored field equal. Text is drawn with Markdown and Slack metacharacters; sectio
 The generator keeps out what the export cannot carry back (each is in the importer's report to the lead):
 Slack markup typed in text (`<@U…>` shows as a name), blank lines inside a list item or fact, the separators
 a list item uses between its parts (" — ", ": ", parentheses) inside its first parts, a text ending in a
-backslash, the template's placeholders as values, and a missing preparer or confidentiality (the report
-shows the owner and "Internal Use Only" instead).
+backslash, the template's placeholders as values, a missing preparer or confidentiality (the report
+shows the owner and "Internal Use Only" instead), and a currency other than the importer's default on a
+milestone without amounts (the report shows the currency only in its amounts).
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ _SHOWN_BY_KIND: dict[str, dict[str, tuple[str, ...]]] = {
     "lessons": {k: ("title", "description") for k in ("went_well", "improve", "best_practice", "process")},
     "benchmarks": {k: ("metric", "target", "achieved", "status") for k in ("system", "ux")},
 }
-_FORCED = {("details", "name"), ("metadata", "prepared_by"), ("metadata", "confidentiality"),
+_FORCED = {("details", "name"), ("details", "currency"), ("metadata", "prepared_by"), ("metadata", "confidentiality"),
            ("validation", "business_goals_total"), ("appendices", "kind"), ("appendices", "url")}
 
 
@@ -160,6 +161,8 @@ def milestones(draw: st.DrawFn) -> dict[str, Any]:
             row["signoff_name"] = draw(outsiders)  # signed by someone the import could not match
     if draw(st.booleans()):
         columns |= {"prepared_by": None, "prepared_by_name": draw(outsiders)}
+    amounts = any(r.get(n) is not None for r in rows.get("budget", []) for n in ("budgeted", "actual"))
+    columns["currency"] = draw(st.sampled_from(_CURRENCIES)) if amounts else "USD"  # USD: the import's default
     validation = ones.get("validation")
     if validation is not None and validation.get("business_goals_met") is not None:
         validation["business_goals_total"] = draw(st.one_of(st.none(), st.integers(1, 50)))
@@ -182,6 +185,7 @@ def _signed_outside(draw: st.DrawFn, role: str) -> dict[str, Any]:
             "signed_on": draw(st.one_of(st.none(), dates))}
 
 
+_CURRENCIES = ["USD", "EUR", "GBP", "JPY", "INR", "CHF", "SEK"]  # with a sign of their own, and by their code
 _APPENDIX_KINDS = ["test_report", "performance", "user_feedback", "architecture", "release_notes", "defect_report",
                    "other"]
 

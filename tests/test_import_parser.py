@@ -36,7 +36,7 @@ def test_mojibake_is_repaired_and_every_value_read() -> None:
     p = parse_file(read("mojibake_emoji.md"))
     assert "repaired" in notes_of(p)
     assert (p.name, p.key, p.revision) == ("Payments Revamp", "M-107", 1)
-    assert p.fields["details"] == {"version": "rc", "status": "complete"}
+    assert p.fields["details"] == {"version": "rc", "status": "complete", "currency": "USD"}  # `$120,000`
     assert p.fields["summary"]["executive_summary"] == ("Card payments moved to the new provider for every market."
                                                         "\n\nRefund times fell from five days to one.")
     assert [(o["priority"], o["title"]) for o in p.rows["objectives"]] == [
@@ -85,7 +85,7 @@ def test_crlf_and_padded_tables() -> None:
     assert b"\r\n" in data
     p = parse_file(data)
     assert (p.name, p.key) == ("Mobile App 3.0", "M-210")
-    assert p.fields["details"] == {"version": "beta", "status": "in_progress"}
+    assert p.fields["details"] == {"version": "beta", "status": "in_progress", "currency": "USD"}
     assert p.fields["timeline"] == {"planned_start": date(2026, 5, 4), "actual_start": date(2026, 5, 4),
                                     "planned_end": date(2026, 9, 1), "actual_end": date(2026, 9, 15)}
     assert [(o["title"], o["description"]) for o in p.rows["objectives"]] == [
@@ -134,7 +134,8 @@ def test_figures_that_disagree_with_the_recomputed_ones_are_warnings_with_their_
 def test_missing_sections_and_placeholders_left_in() -> None:
     p = parse_file(read("sparse_placeholders.md"))
     assert (p.name, p.key) == ("Data Warehouse Pilot", None)  # M-XXX: the import picks a free ID
-    assert "details" not in p.fields  # version and status placeholders: the form's defaults apply
+    # Version and status placeholders: the form's defaults apply; `$40,000` names the currency.
+    assert p.fields["details"] == {"currency": "USD"}
     assert "summary" not in p.fields  # _Not provided_
     assert p.fields["timeline"] == {"planned_start": date(2026, 2, 1), "planned_end": date(2026, 4, 30)}
     assert [(c["criterion"], c["target"], c["actual"], c["status"]) for c in p.rows["criteria"]] == [

@@ -122,7 +122,9 @@ def test_the_report_lifecycle_reads_the_same_in_the_status_message_and_the_matri
     with db() as session:
         milestone = session.get(Milestone, milestone_id)
         assert milestone is not None and milestone.accepted_revision == milestone.revision
-    assert f"Accepted* on {date.today():%Y-%m-%d} at revision {milestone.revision}" in _status(slack, db, milestone_id)
+    today = date.today()
+    assert f"Accepted* on {today:%a} {today.day} {today:%b %Y} at revision {milestone.revision}" in _status(
+        slack, db, milestone_id)
     # The acceptance is told in the status message's thread, not as a new top-level post.
     thread = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL
               and "is accepted" in str(c.params.get("text"))]

@@ -171,12 +171,13 @@ def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, 
     again = slack.wait_for("response_url", replies + 1)[-1].params["text"]
     assert "Already decided" in again and "QA Lead" in again  # nothing is asked before the report changes
 
-    due = (date.today() + timedelta(days=10)).isoformat()
+    due_day = date.today() + timedelta(days=10)
+    due, shown = due_day.isoformat(), f"{due_day:%a} {due_day.day} {due_day:%b %Y}"  # typed, and as Slack says it
     open_and_submit(bot, slack, "UTECH", "signoff_approve_conditions",
                     {"conditions": "Fix the flaky test\nLoad test at 2x", "due_date": due})
     owner = slack.wait_for("chat.postMessage", 2, where=lambda c: c.response.get("channel") == "DUOWNER")
     conditions = json.dumps(owner[1].params["blocks"])
-    assert "Fix the flaky test" in conditions and "<@UOWNER>" in conditions and due in conditions
+    assert "Fix the flaky test" in conditions and "<@UOWNER>" in conditions and shown in conditions
     assert len(dm_posts(slack, "UOWNER")) == 2
     with db() as session:
         assert len(session.scalars(select(ActionItem)).all()) == 2

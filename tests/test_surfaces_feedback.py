@@ -1,13 +1,18 @@
 """Feedback privacy and the channel "Give feedback" post, over HTTP.
 
 An anonymous answer is never tied to a person: after Tariq answers anonymously, nothing the bot sends or
-renders to anyone else (request reports, summaries, Home, the report preview and the posted report with its
-file) names him or carries his id; breakdowns hide groups of fewer than 3 answers.
+renders to anyone else (request reports, summaries, Home, the report preview, the posted report with its
+Markdown file and its PDF read as text, the report page, the canvas) names him or carries his id; breakdowns
+hide groups of fewer than 3 answers.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Delivery, FeedbackResponse, Milestone
 from tests.conftest import CHANNEL, CHANNEL_NOT_IN, USERS
 from tests.fakeslack import FakeSlack
-from tests.harness import SlackSender
+from tests.harness import SlackSender, http
 from tests.test_feedback import ANSWER, make_milestone, open_modal
 from tests.test_surfaces_security import command_answer
 
 
 def test_an_anonymous_answer_is_never_tied_to_its_author(bot: SlackSender, slack: FakeSlack,
-                                                         db: sessionmaker[Session]) -> None:
+                                                         db: sessionmaker[Session], tmp_path: Path) -> None:
     make_milestone(db)
     with db() as session, session.begin():
         session.scalars(select(Milestone)).one().report_channel_id = CHANNEL
@@ -44,11 +49,28 @@ def test_an_anonymous_answer_is_never_tied_to_its_author(bot: SlackSender, slack
     slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == CHANNEL)
     bot.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home", "event_ts": "1.0"}, event_id="EvP1")
     slack.wait_for("views.publish")
+    bot.command("canvas M-042")
+    slack.wait_for("canvases.create", timeout=30)
+    slack.wait_for("files.completeUploadExternal", 2, timeout=60)  # the Markdown file, then the PDF
     later = json.dumps([[c.method, c.params] for c in slack.calls[start:]], ensure_ascii=False,
                        default=lambda raw: raw.decode(errors="replace"))
     assert "files.upload_bytes" in later or "files.completeUploadExternal" in later  # the report file was seen
-    for trace in ("UTECH", USERS["UTECH"]["name"], "Tariq"):
-        assert trace not in later, trace
+    files = {f["filename"].rsplit(".", 1)[-1]: f["content"] for f in slack.files.values()}
+    (canvas,) = slack.canvases.values()
+    link = re.search(r'"url": "(http[^"]+/reports/[^"]+)"', later)
+    assert link is not None
+    page = http("GET", link.group(1)).body.decode()
+    seen = {"messages and views": later, "Markdown file": files["md"].decode(), "canvas": canvas["markdown"],
+            "report page": page}
+    if shutil.which("pdftotext"):  # the PDF's text (its streams are compressed: searching the bytes proves nothing)
+        path = tmp_path / "report.pdf"
+        path.write_bytes(files["pdf"])
+        seen["PDF"] = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                     check=True).stdout
+    assert "Satisfaction" in seen["PDF" if "PDF" in seen else "report page"]  # the feedback part is there
+    for where, text in seen.items():
+        for trace in ("UTECH", USERS["UTECH"]["name"], "Tariq"):
+            assert trace not in text, (where, trace)
 
 
 def test_a_channel_give_feedback_post_lets_anyone_answer_once(bot: SlackSender, slack: FakeSlack,

@@ -45,7 +45,7 @@ def test_the_budget_speaks_the_milestones_currency_with_separators(bot: SlackSen
     assert "Budgeted (EUR)" in labels and "Actual (EUR)" in labels
     assert bot.submit_view(form, {"category": "Labor", "budgeted": "1250000", "actual": "1234567.5"}).json() is None
     rows = json.dumps(updated(slack, listing["id"], 1)["blocks"], ensure_ascii=False)
-    assert "Budgeted (EUR): €1,250,000" in rows and "Actual (EUR): €1,234,567.5" in rows
+    assert "Budgeted (EUR): €1,250,000" in rows and "Actual (EUR): €1,234,567.50" in rows
 
 
 def test_a_risk_form_shows_only_its_kinds_fields(bot: SlackSender, slack: FakeSlack,

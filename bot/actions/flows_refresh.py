@@ -5,7 +5,7 @@ ephemeral list and App Home they clicked in, and the assignment DM rendered when
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.assignments.views import digest_groups
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
+from bot.reports.links import report_url
 from bot.slack import outbox
 from bot.slack.notifier import DeliveryError, Notifier, Posted
 from bot.slack.text import esc, truncate
@@ -153,9 +154,20 @@ def lines_of(session: Session, items: list[ActionItem]) -> list[views.ItemLine]:
     return [views.line_from_item(item, local_date(now, zones.get(item.owner_id))) for item in items]
 
 
-def home_section(session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-    """App Home: my open items, overdue first."""
-    return views.home_blocks(lines_of(session, service.open_items_for_owner(session, user_id, team_id)))
+def home_section(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
+    """App Home: my open items, overdue first, and those I closed in the last day (to Reopen); each item's
+    milestone key links to its report."""
+    now = utcnow()
+    open_items = service.open_items_for_owner(session, user_id, team_id)
+    closed = service.closed_lately_for_owner(session, user_id, team_id, now - timedelta(days=1))
+    links = {item.milestone_id: report_url(deps.settings, item.milestone_id, item.milestone.revision, now)
+             for item in [*open_items, *closed]}
+
+    def linked(items: list[ActionItem]) -> list[views.ItemLine]:
+        return [replace(line, report_url=links[item.milestone_id])
+                for line, item in zip(lines_of(session, items), items, strict=True)]
+
+    return views.home_blocks(linked(open_items), closed=linked(closed))
 
 
 def respond_list(deps: Deps, response_url: str | None, milestone_id: int) -> None:

@@ -50,7 +50,7 @@ def register(app: App, deps: Deps) -> None:
         summary="List a milestone's action items with status and overdue marks (only you see it)",
         usages=[("actions <ID>", "actions M-042")], order=61,
     )
-    deps.home_sections.append(home_section)
+    deps.home_sections.append(partial(home_section, deps))
     app.action(views.ACTION_ADD)(partial(add_clicked, deps))
     for action_id in (views.ACTION_DONE, views.ACTION_REOPEN, views.ACTION_MENU):
         app.action(action_id)(partial(item_clicked, deps))

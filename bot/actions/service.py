@@ -340,6 +340,21 @@ def open_items_for_owner(session: Session, owner_id: str, team_id: str, *, limit
     )
 
 
+def closed_lately_for_owner(session: Session, owner_id: str, team_id: str, since: datetime, *,
+                            limit: int = 5) -> list[ActionItem]:
+    """The person's items marked Done since `since`, newest first: App Home keeps them a day, with Reopen."""
+    return list(
+        session.scalars(
+            select(ActionItem)
+            .join(Milestone, Milestone.id == ActionItem.milestone_id)
+            .where(ActionItem.owner_id == owner_id, ActionItem.status == ActionStatus.DONE,
+                   ActionItem.done_at >= since, Milestone.team_id == team_id)
+            .order_by(ActionItem.done_at.desc(), ActionItem.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def profile_zones(session: Session, user_ids: set[str]) -> dict[str, str | None]:
     """Cached time zones for many people in one query (no Slack calls; unknown → UTC downstream)."""
     if not user_ids:

@@ -103,6 +103,7 @@ class ItemLine:
     effort_days: Decimal | None = None
     planned_sprint: str | None = None
     working_days_overdue: int | None = None
+    report_url: str | None = None  # App Home links the milestone's key to its report
 
     @property
     def is_open(self) -> bool:
@@ -167,7 +168,8 @@ def item_text(line: ItemLine, *, show_owner: bool = True) -> str:
     description = esc(truncate(line.description.strip(), DESCRIPTION_LIMIT))
     if not line.is_open:
         description = f"~{description}~" if "~" not in description else description
-    meta = [f"*{esc(line.milestone_key)}*", status_text(line), esc(choice_label(Horizon, line.horizon))]
+    key = f"<{line.report_url}|{esc(line.milestone_key)}>" if line.report_url else esc(line.milestone_key)
+    meta = [f"*{key}*", status_text(line), esc(choice_label(Horizon, line.horizon))]
     if line.priority:
         meta.append(f"{esc(choice_label(Level, line.priority))} priority")
     if line.horizon == Horizon.TECH_DEBT:
@@ -353,8 +355,9 @@ def list_message(milestone: Milestone, lines: Sequence[ItemLine]) -> tuple[str, 
     return text, blocks
 
 
-def home_blocks(lines: Sequence[ItemLine], limit: int = 10) -> list[Block]:
-    """App Home: "My action items", overdue first."""
+def home_blocks(lines: Sequence[ItemLine], limit: int = 10, closed: Sequence[ItemLine] = ()) -> list[Block]:
+    """App Home: "My action items", overdue first, each linked to its report; then the ones closed in the
+    last day, with Reopen (a Done pressed here can be undone here)."""
     ordered = sorted(lines, key=lambda r: (not r.overdue, r.snoozed, r.due_date or date.max, r.id))
     overdue = sum(1 for r in ordered if r.overdue)
     blocks: list[Block] = [
@@ -362,14 +365,18 @@ def home_blocks(lines: Sequence[ItemLine], limit: int = 10) -> list[Block]:
     ]
     if not ordered:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No open action items. 🎉"}]})
-        return blocks
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        f"{len(ordered)} open{f', ⚠️ {overdue} overdue' if overdue else ''}")}]})
+    else:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"{len(ordered)} open{f', ⚠️ {overdue} overdue' if overdue else ''}")}]})
     for line in ordered[:limit]:
         blocks += item_blocks(line, "h", show_owner=False)
     if len(ordered) > limit:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"…and {len(ordered) - limit} more: `/milestone actions <ID>` lists a milestone's items.")}]})
+    if closed:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Closed in the last day:"}]})
+        for line in closed:
+            blocks += item_blocks(line, "h", show_owner=False)
     return blocks
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
@@ -31,12 +31,25 @@ def number(value: int | float | Decimal | None, *, empty: str = "—") -> str:
     return f"{sign}{int(whole.lstrip('-') or 0):,}.{fraction}"
 
 
-def money(value: int | float | Decimal | None, currency: str, *, empty: str = "—") -> str:
-    """`$12,500` for the currencies with a well-known sign, else `12,500 CHF`."""
+def money(value: int | float | Decimal | None, currency: str, *, signed: bool = False, empty: str = "—") -> str:
+    """An amount in a currency, as every output shows it (forms, row lists, the report in every format):
+    `$82,500`, `€1,234.50`, `£0.75`, `-$2,500`; a currency without a well-known sign by its code after the
+    amount, `12,500 CHF`. Whole amounts have no cents; others two places. `signed`: a variance, `+$400` /
+    `-$2,500` / `$0`, as the template writes them."""
     if value is None:
         return empty
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    amount = number(value)
-    if symbol is None:
-        return f"{amount} {currency.upper()}"
-    return f"-{symbol}{amount[1:]}" if amount.startswith("-") else f"{symbol}{amount}"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    sign = "-" if amount < 0 else "+" if signed and amount > 0 else ""
+    amount = abs(amount)
+    digits = f"{int(amount):,}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    code = currency.upper()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
+
+
+def currency_of_symbol(symbol: str) -> str | None:
+    """`€` → `EUR`: the inverse of CURRENCY_SYMBOLS (what an importer reads back from `€82,500`)."""
+    return _CODES.get(symbol)
+
+
+_CODES = {symbol: code for code, symbol in CURRENCY_SYMBOLS.items()}

@@ -327,17 +327,21 @@ def summary_blocks(
     return fallback, blocks
 
 
-def home_blocks(pending: list[tuple[Milestone, str]]) -> list[Block]:
-    """App Home: feedback people asked you for and you have not given yet."""
+def home_blocks(pending: list[tuple[Milestone, str]], links: dict[int, str] | None = None) -> list[Block]:
+    """App Home: feedback people asked you for and you have not given yet, each milestone linked to its
+    report (`links`: milestone id → the report page)."""
     if not pending:
         return []
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Feedback asked of you*"}}]
     for milestone, requester in pending:
+        title = f"{esc(milestone.key)} · {esc(truncate(milestone.name, 150))}"
+        link = (links or {}).get(milestone.id)
+        if link:
+            title = f"<{link}|{title}>"
         blocks.append({
             "type": "section",
             "text": {"type": "mrkdwn",
-                     "text": truncate(f"*{esc(milestone.key)} · {esc(milestone.name)}* — asked by {user(requester)}",
-                                      3000)},
+                     "text": truncate(f"*{title}* — asked by {user(requester)}", 3000)},
             "accessory": {"type": "button", "action_id": GIVE_ACTION, "text": plain("Give feedback"),
                           "value": give_value(milestone.id)},
         })

@@ -15,6 +15,7 @@ from bot.feedback import service as feedback_service
 from bot.feedback import views as feedback_views
 from bot.home import service, views
 from bot.milestones import views as milestone_views
+from bot.reports.links import report_url
 from bot.signoffs import content as signoff_content
 from bot.signoffs import views as signoff_views
 from bot.slack.permissions import load_milestone
@@ -33,8 +34,10 @@ def _others(deps: Deps, session: Session, user_id: str, team_id: str) -> list[li
 
 
 def _feedback(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[str, Any]]:
-    pending = feedback_service.pending_for(session, deps.settings.signing_key, user_id, team_id)
-    return feedback_views.home_blocks(pending[:5])
+    pending = feedback_service.pending_for(session, deps.settings.signing_key, user_id, team_id)[:5]
+    now = utcnow()
+    links = {m.id: report_url(deps.settings, m.id, m.revision, now) for m, _requester in pending}
+    return feedback_views.home_blocks(pending, links)
 
 
 def build_home(deps: Deps, user_id: str, team_id: str, shown: int = views.PAGE) -> dict[str, Any]:

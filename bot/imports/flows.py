@@ -80,9 +80,10 @@ class Outcome:
 
 def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, owner_id: str | None,
                key: str | None, client: WebClient | None, dry_run: bool = False,
-               now: datetime | None = None, claim: Callable[[Session], None] | None = None) -> Outcome:
+               now: datetime | None = None, claim: Callable[[Session], None] | None = None,
+               currency: str = "USD") -> Outcome:
     """Parse, match people (Slack calls before the transaction), create in one transaction (rolled back on
-    any problem, and always for a dry run)."""
+    any problem, and always for a dry run). `currency`: the CURRENCY setting, for a file naming none."""
     now = now or datetime.now(UTC)
     parsed = parse_file(data)
     directory = Directory(client, sessions, team_id)
@@ -97,7 +98,7 @@ def run_import(sessions: sessionmaker[Session], data: bytes, *, team_id: str, ow
             if claim is not None:
                 claim(session)  # a double submit imports once
             result = import_report(session, parsed, team_id=team_id, owner_id=owner, key=key, people=people,
-                                   now=now)
+                                   now=now, currency=currency)
             directory.remember(session, people.values())  # their names show in the report at once
         except Exception:
             transaction.rollback()
@@ -161,7 +162,8 @@ def import_from_modal(deps: Deps, client: WebClient, body: dict[str, Any], reque
     try:
         name, data = fetch_slack_file(client, request.file_id)
         outcome = run_import(deps.sessions, data, team_id=team_id, owner_id=user_id, key=request.key,
-                             client=client, dry_run=request.dry_run, claim=lambda s: claim(s, view))
+                             client=client, dry_run=request.dry_run, claim=lambda s: claim(s, view),
+                             currency=deps.settings.currency)
     except AlreadySaved:
         return  # the same submission again (a retry): the first one answers
     except ReportFormatError as error:

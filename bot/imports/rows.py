@@ -18,6 +18,7 @@ from bot.imports.values import (
     budget_note,
     cell_text,
     choice_value,
+    currency,
     decision,
     deliverable_signoff,
     inline_text,
@@ -91,6 +92,8 @@ def _row(block: ol.Table, section: str, by_attr: dict[str, str], line: int, head
             else:
                 spec = specs[column.fields[0]]
                 row[spec.name] = decode_value(spec, raw, line, cell=True)
+                if spec.kind == "money":
+                    _currency(raw, line, heading, p)
         except BadValue as error:
             p.problems.append(Problem(line, f"{column.heading} ({heading}): {error}"))
             bad = True
@@ -102,6 +105,20 @@ def _row(block: ol.Table, section: str, by_attr: dict[str, str], line: int, head
     if all(v is None for k, v in row.items() if k != "_line"):
         return None
     return _required(section, row, heading, p)
+
+
+def _currency(raw: str, line: int, heading: str, p: Parsed) -> None:
+    """The milestone's currency, read back from its amounts (the report writes each in it): the first one
+    named; an amount in another is a warning (imported as a number in the first)."""
+    code = currency(raw)
+    if code is None:
+        return
+    known = p.fields.get("details", {}).get("currency")
+    if known is None:
+        p.set("details", "currency", code, line)
+    elif code != known:
+        p.note(line, f"{heading}: “{cell_text(raw)}” is in {code} but the amounts before it are in {known}: "
+                     f"imported as {known}")
 
 
 def _diff(a: Any, b: Any) -> Decimal | None:

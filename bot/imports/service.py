@@ -170,14 +170,16 @@ def _action(a: ParsedAction, owner_id: str, people: _People, now: datetime) -> A
 
 
 def import_report(session: Session, parsed: Parsed, *, team_id: str, owner_id: str, key: str | None,
-                  people: dict[str, str | None], now: datetime) -> ImportResult:
+                  people: dict[str, str | None], now: datetime, currency: str = "USD") -> ImportResult:
     """Create the milestone the file describes (inside the caller's transaction). ReportFormatError with
-    every problem, or KeyTaken, leaves the transaction to be rolled back: nothing is imported."""
+    every problem, or KeyTaken, leaves the transaction to be rolled back: nothing is imported.
+    `currency`: the milestone's when no amount of the file names one (the CURRENCY setting)."""
     chosen, notes = choose_key(session, team_id, parsed, key)
     notes = list(parsed.notes) + notes
     problems: list[Problem] = []
     matcher = _People(people)
     m = _milestone(parsed, team_id, owner_id, chosen, matcher, problems, notes)
+    m.currency = m.currency or currency
     _sections(m, parsed, matcher, problems, notes)
     action_spec = {s.name: s for s in specs_of_actions()}
     for a in parsed.actions:

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from bot.core.errors import DomainError
+from bot.core.formats import CURRENCY_SYMBOLS
 
 MAX_BYTES = 1024 * 1024  # the largest file we read (1 MB)
 
@@ -217,17 +218,18 @@ def is_placeholder(text: str | None) -> bool:
     return bool(_PLACEHOLDER.match(value)) and ("X" in value or not any(c.isdigit() for c in value))
 
 
-_NUMBER = re.compile(r"[-+−]?\s*[$€£]?\s*[-+−]?\d[\d,  ']*(?:\.\d+)?")
+_SIGNS = re.escape("".join(CURRENCY_SYMBOLS.values()))  # $€£…: an amount's sign before its digits
+_NUMBER = re.compile(rf"[-+−]?\s*[{_SIGNS}]?\s*[-+−]?\d[\d,  ']*(?:\.\d+)?")
 
 
 def parse_number(text: str) -> Decimal | None:
-    """`$82,500` → 82500, `1,250` → 1250, `95.8%` → 95.8, `+5 days` → 5, `-$2,100` → -2100; None if none."""
+    """`$82,500` → 82500, `1,250` → 1250, `95.8%` → 95.8, `+5 days` → 5, `-€2,100` → -2100, `-2,100 CHF` →
+    -2100; None if none."""
     match = _NUMBER.search(text.replace("\u2212", "-"))
     if not match:
         return None
     raw = match.group(0)
-    negative = raw.lstrip().startswith("-") or "-" in raw.split("$")[0].split("€")[0].split("£")[0] \
-        or raw.replace(" ", "").startswith(("$-", "€-", "£-"))
+    negative = "-" in re.split(r"\d", raw, maxsplit=1)[0]  # a minus before the digits, either side of a sign
     digits = re.sub(r"[^\d.]", "", raw)
     try:
         value = Decimal(digits)

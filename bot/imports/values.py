@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from bot.core.formats import currency_of_symbol
 from bot.imports.text import is_placeholder, letters, link_target, parse_date, parse_number, unescape, unquote_url
 from bot.reports.formatting import MARKS, NOT_IN_SLACK, OUTDATED
 from models.base import Choice, FieldSpec
@@ -102,6 +103,23 @@ def number(raw: str, spec: FieldSpec) -> Decimal | int | None:
             raise BadValue(f"“{raw}” is not a whole number")
         return int(value)
     return value
+
+
+_CODE = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
+
+
+def currency(raw: str) -> str | None:
+    """The currency an amount is written in, as bot.core.formats.money writes it: by its sign (`€82,500` →
+    EUR, `-$2,100` → USD) or its code (`12,500 CHF`, `CHF 12,500`); None when it names none (`82500`)."""
+    if is_placeholder(raw):
+        return None
+    text = unescape(raw)
+    for char in text:
+        code = currency_of_symbol(char)
+        if code is not None:
+            return code
+    found = _CODE.search(text)
+    return found.group(0) if found else None
 
 
 def decode(spec: FieldSpec, raw: str, line: int, *, cell: bool = False) -> Any:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cache
 
-from bot.reports.outline import NOT_IN_REPORT, OUTLINE, Block, Fact, Facts, Outline, Part, Subsection, Table
+from bot.reports.outline import (
+    NOT_IN_REPORT,
+    OUTLINE,
+    UNITS,
+    Block,
+    Fact,
+    Facts,
+    Outline,
+    Part,
+    Subsection,
+    Table,
+)
 from bot.sections.service import SECTIONS, Section
 
 
@@ -27,6 +38,8 @@ def placed_fields(o: Outline = OUTLINE) -> dict[str, set[str]]:
             placed.setdefault(section, set()).update(fields)
 
     add(o.header_section, {"name"} | block_fields(o.header))  # the name is the title
+    for section, name in UNITS:
+        add(section, {name})  # shown as the unit of every amount
     add(o.footer_section, block_fields(o.footer))
     for part in o.parts:
         for block in part.blocks:

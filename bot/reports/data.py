@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from bot.core.formats import money
 from bot.feedback.service import FeedbackMetrics
-from bot.reports.formatting import NOT_PROVIDED, fmt_money, fmt_num, fmt_pct, fmt_signed, fmt_signed_money
+from bot.reports.formatting import NOT_PROVIDED, fmt_num, fmt_pct, fmt_signed
 from models import ActionStatus, Decision
 
 
@@ -126,18 +127,20 @@ class BudgetRow:
     actual: Decimal | None
     variance: Decimal | None  # actual − budgeted
     notes: str | None  # the team's note
+    currency: str  # the milestone's: every amount is shown in it
 
     @property
     def budgeted_label(self) -> str:
-        return fmt_money(self.budgeted)
+        return money(self.budgeted, self.currency)
 
     @property
     def actual_label(self) -> str:
-        return fmt_money(self.actual)
+        return money(self.actual, self.currency)
 
     @property
     def variance_label(self) -> str:
-        return fmt_signed_money(self.variance)
+        """-$2,500 / $0 / +$400, as the template writes budget variances."""
+        return money(self.variance, self.currency, signed=True)
 
     @property
     def variance_label_tone(self) -> str:

@@ -1,4 +1,5 @@
-"""Number and text formatting for the report: one place, so every output shows the same figures."""
+"""Number and text formatting for the report: one place, so every output shows the same figures.
+Amounts are bot.core.formats.money, the one money formatter of forms and report alike."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.core.formats import money
 from models.base import Choice
 
 NOT_PROVIDED = "Not provided"
@@ -35,22 +37,6 @@ def fmt_signed(value: Decimal | int | None, unit: str = "") -> str:
     value = Decimal(value)
     sign = "+" if value > 0 else "-" if value < 0 else ""
     return f"{sign}{fmt_num(abs(value))}{unit}"
-
-
-def fmt_money(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    value = _q(Decimal(value), "0.01")
-    whole = value == value.to_integral_value()
-    return f"${int(value):,}" if whole else f"${value:,.2f}"
-
-
-def fmt_signed_money(value: Decimal | None) -> str:
-    """-$2,500 / $0 / +$400, as the template writes budget variances."""
-    if value is None:
-        return "—"
-    sign = "+" if value > 0 else "-" if value < 0 else ""
-    return sign + fmt_money(abs(value))
 
 
 def fmt_days(value: Decimal | int | None, *, signed: bool = False) -> str:
@@ -123,8 +109,9 @@ def text_or_none(value: str | None) -> str | None:
     return value if value and value.strip() else None
 
 
-def display(value: Any, kind: str, choices: type[Choice] | None, name: Callable[[str], str]) -> str | None:
-    """A declared field's value as the report shows it, by its kind."""
+def display(value: Any, kind: str, choices: type[Choice] | None, name: Callable[[str], str],
+            currency: str = "USD") -> str | None:
+    """A declared field's value as the report shows it, by its kind (an amount in the milestone's currency)."""
     if value is None or value == "":
         return None
     if kind == "select" and choices is not None:
@@ -136,7 +123,7 @@ def display(value: Any, kind: str, choices: type[Choice] | None, name: Callable[
     if kind == "users":
         return ", ".join(name(v) for v in value)
     if kind == "money":
-        return fmt_money(value)
+        return money(value, currency)
     if kind == "percent":
         return fmt_pct(value)
     if kind in ("int", "decimal"):

@@ -39,8 +39,9 @@ def sign_link(key: bytes, milestone_id: int, revision: int, *, now: datetime, tt
     return _serializer(key, now).dumps([milestone_id, revision, ttl_hours * 3600])
 
 
-def page_url(settings: Settings, milestone_id: int, revision: int, now: datetime) -> str:
-    """The signed report page for this revision: the one address every surface links to."""
+def report_url(settings: Settings, milestone_id: int, revision: int, now: datetime) -> str:
+    """The report page's address for this revision, signed with SECRET_KEY and valid REPORT_LINK_TTL_HOURS:
+    the one way every surface (sign-off DMs, the summary, App Home) links to the report."""
     token = sign_link(settings.signing_key, milestone_id, revision, now=now, ttl_hours=settings.report_link_ttl_hours)
     return f"{settings.public_base_url}/reports/{token}"
 

@@ -26,8 +26,9 @@ from bot.deps import Deps
 from bot.milestones.views import POST_REPORT, PREVIEW_REPORT, MilestoneRef
 from bot.reports import views
 from bot.reports.flows import attach_pdf
+from bot.reports.links import report_url
 from bot.reports.rendering import render_markdown
-from bot.reports.service import Report, load_report, page_url
+from bot.reports.service import Report, load_report
 from bot.settings import Settings
 from bot.slack import outbox
 from bot.slack.forms import modal
@@ -71,7 +72,7 @@ class Published:
 
 
 def report_link(settings: Settings, report: Report, now: datetime | None = None) -> str:
-    return page_url(settings, report.milestone_id, report.revision, now or utcnow())
+    return report_url(settings, report.milestone_id, report.revision, now or utcnow())
 
 
 def compile_report(deps: Deps, client: WebClient, milestone_id: int) -> Report:

@@ -195,7 +195,7 @@ def _header(c: _Ctx) -> dict[str, Any]:
     m = c.m
     return dict(
         milestone_id=m.id, team_id=m.team_id, key=m.key, name=m.name, version_label=_label(Version, m.version),
-        status=m.status, status_label=_label(Status, m.status), channel_id=m.report_channel_id,
+        status=m.status, status_label=_label(Status, m.status), channel_id=m.report_channel_id, currency=m.currency,
         owner_id=m.owner_id, revision=m.revision or 1, generated_at=c.now, accepted_at=m.accepted_at,
         executive_summary=_text(m.executive_summary), fields=_scalar_fields(c), people=dict(c.names),
         state=report_state(m),
@@ -211,7 +211,7 @@ def _scalar_fields(c: _Ctx) -> dict[str, dict[str, str | None]]:
         holder = record(c.m, section)
         out[section.key] = {
             spec.name: display(getattr(holder, spec.name) if holder is not None else None, spec.kind, spec.choices,
-                            c.name)
+                            c.name, c.m.currency)
             for spec in section.specs()
         }
     return out
@@ -280,12 +280,13 @@ def _resources(c: _Ctx) -> dict[str, Any]:
     if effort:
         planned, actual = rows.sum_of(e.planned for e in effort), rows.sum_of(e.actual for e in effort)
         effort_total = rows.effort_row("Total", planned, actual)
-    budget = [BudgetRow(b.category, b.budgeted, b.actual, rows.diff(b.actual, b.budgeted), _text(b.notes))
+    currency = c.m.currency
+    budget = [BudgetRow(b.category, b.budgeted, b.actual, rows.diff(b.actual, b.budgeted), _text(b.notes), currency)
               for b in c.m.budget_lines]
     budget_total = None
     if budget:
         budgeted, actual = rows.sum_of(b.budgeted for b in budget), rows.sum_of(b.actual for b in budget)
-        budget_total = BudgetRow("Total", budgeted, actual, rows.diff(actual, budgeted), None)
+        budget_total = BudgetRow("Total", budgeted, actual, rows.diff(actual, budgeted), None, currency)
     return dict(effort=effort, effort_total=effort_total, budget=budget, budget_total=budget_total)
 
 

@@ -7,7 +7,7 @@ exactly, `section` names the bot.sections SECTIONS entry whose form holds its fi
 of that section's table it shows (Risk.kind == "realized"), and each table column names its `fields` and
 `kind` (the FieldSpec kind of the model column; "computed" for what the report works out).
 
-Every field a section's form edits appears here, or in NOT_IN_REPORT (bot.reports.coverage finds the others;
+Every field a section's form edits appears here, in UNITS or in NOT_IN_REPORT (bot.reports.coverage finds the others;
 tests/test_report_outline.py fails on them). A scalar field (a milestone column or a one-record section) not
 placed below is still shown: coverage.outline() appends it, labelled by its declaration, to the last
 subsection of its section. Table fields must be placed by hand: a new column changes the template's table.
@@ -23,7 +23,12 @@ from typing import Literal
 # Fields of the section forms that the report does not show, and why.
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
     ("details", "report_channel_id"),  # where the report is posted, not part of it
-    ("details", "currency"),  # the unit of the budget's amounts, not a fact of its own
+})
+# Fields the report shows as the unit of other fields' values rather than as facts of their own: every money
+# cell is written in the milestone's currency (`$82,500`, `€82,500`, `12,500 CHF`; bot.core.formats.money),
+# and an importer reads the currency back from them.
+UNITS: frozenset[tuple[str, str]] = frozenset({
+    ("details", "currency"),
 })
 
 ItemKind = Literal["objective", "lesson", "change", "task", "action", "condition", "link", "theme"]

@@ -15,6 +15,9 @@ from bot.reports.rendering import Paper, render_html
 from bot.reports.report import Report
 
 log = logging.getLogger(__name__)
+# WeasyPrint logs every layout step of every page at INFO (some 35 lines a report): the demo's output and
+# the web process's log say only that the PDF was written, or what went wrong (warnings still show).
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def _refusing_fetcher() -> Any:

@@ -100,6 +100,7 @@ class Report:
     status: str
     status_label: str
     channel_id: str | None
+    currency: str  # ISO 4217: every amount of the report is in it (bot.core.formats.money)
     owner_id: str
     revision: int
     generated_at: datetime

@@ -4,7 +4,8 @@ with the arithmetic the template leaves to the reader already done.
 This module is the report's front door; the work is split by concern:
 - bot.reports.loading: `load_report(session, milestone_id)` and `find_milestone` (the SQL and the builders);
 - bot.reports.data: the `Report` dataclasses, figures both as numbers and as display labels;
-- bot.reports.formatting: numbers, money, days and dates as every output shows them;
+- bot.reports.formatting: numbers, days and dates as every output shows them (amounts: bot.core.formats.money,
+  in the milestone's currency);
 - bot.reports.outline: the report's outline, declared once; bot.reports.document binds it to a Report;
 - bot.reports.links: signed, expiring links to the HTML page (`sign_link` / `verify_link`).
 """
@@ -16,14 +17,12 @@ from bot.reports.formatting import (
     NOT_PROVIDED,
     fmt_date,
     fmt_days,
-    fmt_money,
     fmt_num,
     fmt_pct,
     fmt_signed,
-    fmt_signed_money,
     percent,
 )
-from bot.reports.links import LinkExpired, LinkInvalid, LinkTarget, page_url, sign_link, verify_link
+from bot.reports.links import LinkExpired, LinkInvalid, LinkTarget, report_url, sign_link, verify_link
 from bot.reports.loading import find_milestone, load_report
 from bot.reports.report import Report
 
@@ -38,13 +37,11 @@ __all__ = [
     "find_milestone",
     "fmt_date",
     "fmt_days",
-    "fmt_money",
     "fmt_num",
     "fmt_pct",
     "fmt_signed",
-    "fmt_signed_money",
     "load_report",
-    "page_url",
+    "report_url",
     "percent",
     "sign_link",
     "verify_link",

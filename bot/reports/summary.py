@@ -17,7 +17,9 @@ class Figure:
     tone: str = ""  # "bad" / "good": coloured in HTML and PDF; the words say it too
 
 
-def _budget(r: Report) -> Figure:
+def budget(r: Report) -> Figure:
+    """The total variance in the milestone's currency and what it means: `-€2,100 (under budget)` (the band
+    and the Slack summary both show it)."""
     t = r.budget_total
     if t is None or t.variance is None:
         return Figure("Budget", NOT_PROVIDED, "budget")
@@ -56,7 +58,7 @@ def figures(r: Report) -> list[Figure]:
         Figure("Report", r.state, "acceptance", state_tone),
         Figure("Milestone", r.status_label, "schedule"),
         Figure("Schedule", r.schedule_variance_label, "schedule", r.schedule_tone),
-        _budget(r),
+        budget(r),
         Figure("Success criteria", criteria.label, "criteria", "bad" if criteria.not_met else ""),
         _tests(r),
         Figure("Sign-off", r.signoff_progress.label + r.signed_outside_note, "acceptance",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.reports.service import NOT_PROVIDED, Report, fmt_num, fmt_signed
+from bot.reports.summary import budget
 from bot.slack.text import esc, truncate, user
 
 VIEW_REPORT_ACTION = "report_view_full"
@@ -73,6 +74,7 @@ def summary(
         ("Dates", _dates(r)),
         ("Success criteria", r.criteria_summary.label),
         ("Deliverables", r.deliverables_label),
+        ("Budget", budget(r).value),
         ("Sign-off", r.signoff_progress.label + r.signed_outside_note),
         ("Action items", _actions(r)),
         ("Feedback", _feedback(r)),

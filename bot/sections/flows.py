@@ -75,12 +75,7 @@ def picker_view(session: Session, milestone: Milestone) -> dict[str, Any]:
 def rows_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:
     rows = [(row.id, registry.row_values(row, section)) for row in registry.rows(milestone, section)]
     context = views.SectionContext(milestone.id, section.key, picker, False)
-    return views.rows_modal(milestone, section, rows, views.metadata_of(context), currency_of(deps, milestone))
-
-
-def currency_of(deps: Deps, milestone: Milestone) -> str:
-    """The milestone's budget currency, else the CURRENCY setting."""
-    return milestone.currency or deps.settings.currency
+    return views.rows_modal(milestone, section, rows, views.metadata_of(context), milestone.currency)
 
 
 def section_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None, *,
@@ -157,7 +152,7 @@ def open_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.
             initial = registry.row_values(registry.find_row(session, milestone, section, target.row), section)
         context = views.RowContext(milestone.id, section.key, target.row, str(list_view.get("id", "")), below.picker)
         view = views.row_modal(milestone, section, initial, views.metadata_of(context), new=target.row is None,
-                               currency=currency_of(deps, milestone))
+                               currency=milestone.currency)
     client.views_push(trigger_id=body["trigger_id"], view=view)
 
 
@@ -173,7 +168,7 @@ def switch_variant(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     with deps.session() as session:
         milestone = load_milestone(session, team_of(body), context.milestone)
         view = views.row_modal(milestone, section, typed, str(form.get("private_metadata")),
-                               new=context.row is None, currency=currency_of(deps, milestone))
+                               new=context.row is None, currency=milestone.currency)
     client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
 
 

@@ -113,8 +113,11 @@ SECTIONS: tuple[Section, ...] = (
         help="The report's heading: name, version and status; the channel the report goes to; the budget's "
         "currency.",
         aliases=("header", "overview"),
-        # Until the report prints amounts in it, the currency is not report content (see reports.outline).
-        non_content=("report_channel_id", "currency"),
+        # The currency is content: the report prints every amount in it (`€82,500`), so changing it changes
+        # what approvers signed (a new revision; their sign-offs are outdated). The same for a milestone with
+        # no amounts yet, where nothing shows the change: one rule per field, as the sign-off's content hash
+        # (bot.signoffs.content) reads every field whatever the rows.
+        non_content=("report_channel_id",),
     ),
     _columns(
         "summary", "Executive summary", ("executive_summary",),

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.canvas.service import canvas_owed
 from bot.core import audit, deliveries
 from bot.deps import Deps
-from bot.reports.service import page_url
+from bot.reports.service import report_url
 from bot.signoffs import jobs as messages
 from bot.signoffs import rounds
 from bot.signoffs.decisions import DecisionResult
@@ -60,7 +60,7 @@ class Owed:
         return owed
 
     def link(self) -> str:
-        return page_url(self.deps.settings, self.milestone.id, self.milestone.revision, self.now)
+        return report_url(self.deps.settings, self.milestone.id, self.milestone.revision, self.now)
 
     def asks(self, requests: list[NewRequest], *, settle: bool = False) -> dict[str, int | None]:
         """One DM per approver for these new requests (all their roles together); per approver, its id."""

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.canvas.service import canvas_url_for
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
-from bot.reports.service import page_url
+from bot.reports.links import report_url
 from bot.signoffs import views
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
@@ -58,7 +58,7 @@ def run(ctx: JobContext) -> list[str]:
     by_person: dict[str, list[views.WaitingItem]] = defaultdict(list)
     with ctx.deps.session() as session:
         for request, slot, milestone in pending_requests(session):
-            link = page_url(settings, milestone.id, milestone.revision, now)
+            link = report_url(settings, milestone.id, milestone.revision, now)
             by_person[request.approver_id].append(
                 (milestone, slot.role, request.id, request.requested_at, changes_for(session, request), link))
     lines: list[str] = []

@@ -26,7 +26,7 @@ from bot.core.fields import parse_fields, unsafe_character_problem
 from bot.core.workdays import add_working_days, local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
-from bot.reports.service import page_url
+from bot.reports.service import report_url
 from bot.signoffs import content, decisions, flows, service, views
 from bot.slack import outbox
 from bot.slack.forms import read_state
@@ -381,7 +381,7 @@ def home(deps: Deps, session: Session, user_id: str, team_id: str) -> list[dict[
     now = utcnow()
     items: list[views.WaitingItem] = [
         (milestone, slot.role, request.id, request.requested_at, service.changes_for(session, request),
-         page_url(deps.settings, milestone.id, milestone.revision, now))
+         report_url(deps.settings, milestone.id, milestone.revision, now))
         for request, slot, milestone in service.pending_requests(session, user_id)
         if not team_id or milestone.team_id == team_id
     ]

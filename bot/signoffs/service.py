@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core.errors import NotAllowed, NotFound
+from bot.core.formats import day
 from bot.signoffs.content import changes_since
 from models import ActionItem, ActionStatus, ApprovalSlot, Decision, Milestone, SignOff, SignOffRequest
 
@@ -371,7 +372,7 @@ def check_request_usable(session: Session, request: SignOffRequest, slot: Approv
     if current is not None:
         raise NotAllowed(
             f"The {shown(slot.role)} sign-off of {milestone.key} was already given "
-            f"({Decision(current.decision).label} by <@{current.approver_id}> on {current.decided_at:%Y-%m-%d}). "
+            f"({Decision(current.decision).label} by <@{current.approver_id}> on {day(current.decided_at)}). "
             "Nothing was changed."
         )
     if request.withdrawn_at is not None and not open_requests(session, slot.id):

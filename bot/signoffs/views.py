@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot.core.formats import day
 from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
 from bot.sections.service import get_section
 from bot.sections.views import EDIT_SECTION, section_value
@@ -90,7 +91,8 @@ def _context(text: str) -> Block:
 
 
 def _day(moment: datetime | date | None) -> str:
-    return moment.strftime("%Y-%m-%d") if moment else "—"
+    """Slack text's one date format, `Mon 30 Nov 2026` (bot.core.formats.day)."""
+    return day(moment)
 
 
 def _title(milestone: Milestone) -> str:
