@@ -41,8 +41,8 @@ __all__ = [
     "fmt_pct",
     "fmt_signed",
     "load_report",
-    "report_url",
     "percent",
+    "report_url",
     "sign_link",
     "verify_link",
 ]
