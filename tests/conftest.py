@@ -130,6 +130,9 @@ def fake_slack_server() -> Iterator[FakeSlack]:
 def slack(fake_slack_server: FakeSlack) -> FakeSlack:
     """The fake Slack Web API, emptied, with the test workspace's people and channels."""
     fake = fake_slack_server
+    deadline = time.monotonic() + 10  # a request of the last test still being answered (latency, a killed
+    while fake.in_flight and time.monotonic() < deadline:  # web process's sends) would land in this test
+        time.sleep(0.02)
     fake.reset()
     fake.rate_limit_per_channel = None
     for user_id, info in USERS.items():
@@ -213,8 +216,8 @@ def wait_until_quiet(fake: FakeSlack, idle: float = 0.15, limit: float = 3.0) ->
     must not spill into the next test's calls or tables."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        last = fake.calls[-1].at if fake.calls else 0.0
-        if time.monotonic() - last >= idle:
+        last = max(fake.calls[-1].at if fake.calls else 0.0, fake.last_answered)
+        if fake.in_flight == 0 and time.monotonic() - last >= idle:
             return
         time.sleep(idle / 3)
 

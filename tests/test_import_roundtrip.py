@@ -71,6 +71,7 @@ def without_slack_activity(markdown: str) -> str:
     for pattern in _SLACK_ACTIVITY:
         markdown = re.sub(pattern, "", markdown, flags=re.MULTILINE)
     markdown = re.sub(r" · reminded \d+×[^\n]*", "", markdown)
+    markdown = re.sub(r"  \n\*\*Contributors\*\*: [^\n]*", "", markdown)  # who filled what through Slack
     start, end = markdown.index("### Milestone Acceptance"), markdown.index("### Comments & Conditions")
     return re.sub(r"\n{3,}", "\n\n", markdown[:start] + markdown[end:])
 

@@ -150,6 +150,10 @@ def test_every_output_shows_the_milestones_currency_and_the_export_imports_back_
         original = session.get(Milestone, demo)
         assert original is not None
         stored, items, before = snapshot(original), actions(session, demo), export(session, demo)
+    with db() as session:  # the demo's people are members of the workspace the file is imported into
+        for profile in session.scalars(select(UserProfile)):
+            if profile.user_id not in slack.users:
+                slack.add_user(profile.user_id, real_name=profile.real_name)
     view = open_modal(bot, slack, "import")
     file_id = slack.add_file("report.md", md_file["content"], user="UOWNER")
     assert submit(bot, view, [file_id], key="M-043").status == 200

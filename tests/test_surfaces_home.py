@@ -4,10 +4,11 @@ overdue items; within Slack's limits (the fake validates every views.publish), a
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import ActionItem, ApprovalSlot, FeedbackRequest, Milestone, ReportPost, SignOffRequest, utcnow
@@ -137,6 +138,14 @@ def test_an_owner_sees_hubs_with_state_and_overdue_team_items_and_every_button_w
     press("report_post")
     post = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == CHANNEL)[0]
     assert "M-007" in post.params["text"]
+    deadline = time.monotonic() + 30  # the post is recorded after its file is uploaded: wait for it to finish
+    while time.monotonic() < deadline:
+        with db() as session:
+            if session.scalar(select(func.count(ReportPost.id))) == 2:
+                break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the posted report was never recorded")
 
     press("home_show_more")
     more = slack.wait_for("views.publish", 2)[1].response["view"]

@@ -66,8 +66,8 @@ def report_links(home: dict[str, Any]) -> list[str]:
 
 
 def no_refusals(slack: FakeSlack) -> None:
-    notices = [c.params for c in slack.calls_to("views.open") if c.params["view"]["callback_id"] == "notice"]
-    assert notices == []
+    notices = [c.params["view"] for c in slack.calls_to("views.open") if c.params["view"]["callback_id"] == "notice"]
+    assert notices == [], json.dumps(notices)[:600]
 
 
 def test_every_control_on_the_queue_of_a_newcomer_an_approver_and_one_asked_for_feedback_works(

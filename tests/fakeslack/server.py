@@ -28,7 +28,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
-        self.server.fake._serve(self)
+        fake = self.server.fake
+        with fake._lock:
+            fake.in_flight += 1
+        try:
+            fake._serve(self)
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+                fake.last_answered = time.monotonic()
 
     do_GET = do_POST
 
@@ -43,6 +51,11 @@ class HttpServer(FakeCore):
         self._drops: dict[str, int] = {}  # method -> answers still to drop
         self._limits: dict[str, tuple[int, float]] = {}  # method or "*" -> (calls, per seconds)
         self._window: dict[str, collections.deque[float]] = {}
+
+    # Requests being served and when the last one ended: a call is recorded with the time it arrived, so
+    # a slow one (latency, a held 429) still running must not look like quiet (tests' wait_until_quiet).
+    in_flight = 0
+    last_answered = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Any:
