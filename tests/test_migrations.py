@@ -26,3 +26,37 @@ def test_sqlite_connections_enforce_foreign_keys_wal_and_busy_timeout(tmp_path) 
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+
+
+def test_upgrading_and_downgrading_keep_every_row(tmp_path) -> None:
+    """SQLite alters a table by copying it and dropping the old one: with foreign keys on, the drop of
+    `milestones` cascaded and deleted every row of every table that refers to it."""
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.orm import sessionmaker
+
+    from bot.demo import create_demo
+    from models.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/bot.db"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with sessionmaker(engine)() as session, session.begin():
+        create_demo(session, date(2025, 4, 1))
+
+    def counts() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                    for t in ("milestones", "objectives", "action_items", "signoffs", "feedback_responses")}
+
+    before = counts()
+    assert all(before.values()), before
+    command.downgrade(migrate.alembic_config(url), "0007_surfaces")
+    assert counts() == before
+    migrate.upgrade(url)
+    assert counts() == before
+    with engine.connect() as conn:  # and the bot's connections still enforce foreign keys afterwards
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()

@@ -13,7 +13,19 @@ config = context.config
 target_metadata = models.Base.metadata
 
 
+def _foreign_keys(connection: Connection, state: str) -> None:
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={state}")
+
+
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode copies a table and drops the old one; with foreign keys on, that drop would cascade and
+        # delete every row that refers to it (audit events, sections...). The pragma only works outside a
+        # transaction (our engine BEGINs on SQLAlchemy's begin), so it goes to the driver's connection first.
+        _foreign_keys(connection, "OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -22,6 +34,9 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        connection.commit()
+        _foreign_keys(connection, "ON")
 
 
 def run_migrations_online() -> None:
