@@ -63,6 +63,7 @@ from bot.reports.report import (
 )
 from bot.reports.state import report_state
 from bot.sections.service import SECTIONS, record
+from bot.signoffs.edits import EditorialEdit, editorial_edits
 from models import (
     ApprovalSlot,
     Horizon,
@@ -156,6 +157,7 @@ class _Ctx:
     names: dict[str, str]
     history: dict[int, ReminderHistory]
     zones: dict[str, str]
+    editorial: tuple[EditorialEdit, ...] = ()  # edits the owner marked "no change of substance"
 
     def today_of(self, user_id: str) -> date:
         """A person's today, in their own time zone (overdue is judged there)."""
@@ -172,9 +174,10 @@ def load_report(session: Session, milestone_id: int, *, now: datetime | None = N
     now = now or datetime.now(UTC)
     m = _load_milestone(session, milestone_id)
     history = reminder_history(session, milestone_id)
-    user_ids = _user_ids(m)
+    editorial = tuple(editorial_edits(session, milestone_id))
+    user_ids = _user_ids(m) | {e.actor_id for e in editorial}
     names, zones = _profiles(session, user_ids)
-    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones)
+    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones, editorial)
     parts: dict[str, Any] = {}
     for build in _BUILDERS:
         parts.update(build(ctx))
@@ -377,7 +380,7 @@ def _next(c: _Ctx) -> dict[str, Any]:
 
 
 def _signoff_part(c: _Ctx) -> dict[str, Any]:
-    signoffs, progress, conditions = rows.signoffs(c.m, c.name)
+    signoffs, progress, conditions = rows.signoffs(c.m, c.name, c.editorial)
     return dict(signoffs=signoffs, signoff_progress=progress, conditions=conditions,
                 comments_conditions=_text(c.m.comments_conditions))
 

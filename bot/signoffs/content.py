@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,32 @@ def empty_sections(milestone: Milestone) -> list[tuple[str, str]]:
     """(key, title) of the sections still empty that the team should fill before asking for sign-off."""
     return [(s.key, s.title) for s in sections_registry.empty_sections(milestone)
             if s.key not in FILLED_DURING_SIGNOFF]
+
+
+# The empty sections under one of the template's headings: (heading, [(key, title), …]).
+EmptyHeading = tuple[str, list[tuple[str, str]]]
+
+
+def empty_by_heading(milestone: Milestone) -> list[EmptyHeading]:
+    """The gate's list: `empty_sections` grouped under the template's headings, in the template's order."""
+    empty = dict(empty_sections(milestone))
+    groups = [(heading, [(s.key, s.title) for s in sections if s.key in empty])
+              for heading, sections in sections_registry.grouped()]
+    return [(heading, items) for heading, items in groups if items]
+
+
+@dataclass(frozen=True)
+class SectionAsk:
+    """Someone asked to fill a section (an open assignment), shown beside it in the gate."""
+
+    assignee_id: str
+    due: date | None = None
+
+
+def open_asks(session: Session, milestone: Milestone) -> dict[str, SectionAsk]:
+    """HOOK (open section assignments): per section key, who was asked to fill it and by when; the gate lists
+    it beside the empty section. Nothing is listed until bot.assignments answers here (a later change)."""
+    return {}
 
 
 def section_titles(keys: list[str]) -> list[str]:
