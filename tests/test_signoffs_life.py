@@ -77,6 +77,9 @@ def _edit_columns(bot: SlackSender, slack: FakeSlack, key: str, values: dict[str
     view = _opened(bot, slack, f"edit M-001 {key}")
     answer = bot.submit_view(view, values if values is not None else _values(key)).json()
     assert answer["response_action"] == "update"  # opened by a command, the form confirms the save in place
+    if answer["view"].get("callback_id") == "section_confirm":  # an edit after sign-off asks first: confirm it
+        answer = bot.submit_view({**answer["view"], "id": view["id"], "hash": "confirm"}).json()
+        assert "Saved" in str(answer["view"]["blocks"])
     time.sleep(0.3)  # the content hook runs after the answer
     wait_until_quiet(slack)
 

@@ -26,6 +26,7 @@ from tests.test_signoffs import (
     make_milestone,
     open_and_submit,
     request_signoff,
+    save_confirmed,
     status_message,
     sweep_later,
 )
@@ -35,7 +36,7 @@ def _edit_summary(bot: SlackSender, slack: FakeSlack, text: str) -> None:
     opened = len(slack.calls_to("views.open"))
     bot.command("edit M-001 summary")
     form = slack.wait_for("views.open", opened + 1)[-1].response["view"]
-    assert bot.submit_view(form, {"executive_summary": text}).status == 200
+    assert save_confirmed(bot, form, {"executive_summary": text}).status == 200
     wait_until_quiet(slack, idle=0.3)
 
 
