@@ -89,7 +89,9 @@ def save_confirmed(bot: SlackSender, form: dict[str, Any], values: dict[str, Any
     if shown.get("callback_id") != "section_confirm":
         return answer
     ticks = {"signoff_editorial": ["yes"]} if editorial else {}
-    return bot.submit_view({**shown, "id": form["id"], "hash": "confirmed"}, ticks, user_id=user_id)
+    confirmed = bot.submit_view({**shown, "id": form["id"], "hash": "confirmed"}, ticks, user_id=user_id)
+    assert ((confirmed.json() or {}).get("view") or {}).get("callback_id") != "section_confirm", confirmed.json()
+    return confirmed
 
 
 def open_and_submit(
