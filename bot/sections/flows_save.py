@@ -6,7 +6,9 @@ place as a confirmation that says what saving will do (who is asked again, wheth
 withdrawn), keeps what was typed, and offers a way back to the form; the owner may tick "editorial change"
 (a typo fix), which keeps every sign-off valid. The check runs in the saving transaction, after applying the
 change (so "of substance" is decided by what really changed) and is rolled back with it. Fields that are not
-report content (a section's `non_content`: report channel, currency) never ask.
+report content (a section's `non_content`: report channel, currency) never ask. A saved change of substance
+outdates sign-offs and owes the re-asks in the same transaction (bot.signoffs.flows.owe_after_change); the
+content hooks run after the commit as before.
 """
 
 from __future__ import annotations
@@ -176,6 +178,16 @@ def _confirmation(deps: Deps, milestone: Milestone, section: Section, target: Ta
     return build
 
 
+def _owe(deps: Deps, session: Session, milestone: Milestone, user_id: str, keys: list[str], *,
+         editorial: bool) -> list[int | None]:
+    """In the saving transaction: what the change owes the sign-off (outdated sign-offs, re-asks after the settle
+    window, the status message's edit), so a crash after the commit loses nothing and the answer to the modal
+    comes after the sign-offs are outdated. An editorial edit outdates nothing."""
+    now = utcnow()
+    owed = signoff_flows.owe_editorial(deps, session, milestone, user_id, keys, now) if editorial else []
+    return owed + signoff_flows.owe_after_change(deps, session, milestone.id, user_id, keys, now)
+
+
 def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: dict[str, Any], target: Target,
           confirmed: views.EditConfirm | None) -> Saved | None:
     """The submission's one transaction: claim, check who may edit, apply; then either keep it or roll it back
@@ -202,12 +214,10 @@ def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: d
             if change.keys and confirmation is not None:
                 raise ConfirmFirst(confirmation(change))  # rolls the change back
             saved = Saved(milestone.id, team_id, milestone.revision, change)
-            if change.keys and guard.asks:
-                if editorial:
-                    saved.editorial = True
-                    saved.owed = signoff_flows.owe_editorial(deps, session, milestone, user_id, change.keys, utcnow())
-                else:
-                    saved.outdated = len(guard.affected)
+            if change.keys:
+                saved.editorial = editorial and guard.asks
+                saved.outdated = 0 if saved.editorial else len(guard.affected)
+                saved.owed = _owe(deps, session, milestone, user_id, change.keys, editorial=saved.editorial)
             return saved
 
     return submit(ack, view, save)
@@ -265,8 +275,8 @@ def _saved_text(deps: Deps, section: Section, saved: Saved) -> str:
 
 def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Saved, section: Section,
                 target: Target) -> None:
-    """After commit: send what the save owed, refresh the views below, tell the other features."""
-    outbox.deliver(deps, client, saved.owed)
+    """After commit: refresh the views below, tell the other features, send what the save owed (last: a send
+    may wait its turn in the channel, and the other features' hooks need not wait for it)."""
     rows_view_id = target.rows_view if target.action != "form" else None
     if target.picker or rows_view_id:
         with deps.session() as session:
@@ -277,6 +287,7 @@ def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Save
         update_view(client, target.picker, picker_fresh)
     if saved.change.keys:
         content_changed(deps, client, saved.milestone_id, body["user"]["id"], saved.change.keys)
+    outbox.deliver(deps, client, saved.owed)
 
 
 # ---- a row's removal (a button on the row list) -------------------------------------------------------------
@@ -293,6 +304,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
     where = Target(target.milestone, section.key, "remove", target.row, str(list_view.get("id") or ""), below.picker)
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     confirm: dict[str, Any] | None = None
+    owed: list[int | None] = []
     try:
         with deps.session() as session:
             milestone = editable(session, team_id, target.milestone, user_id, is_admin, section)
@@ -305,6 +317,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
             else:
                 removed = target.row is not None and registry.remove_row(session, milestone, section, target.row,
                                                                          user_id)
+                owed = _owe(deps, session, milestone, user_id, [section.key], editorial=False) if removed else []
             fresh = rows_view(deps, milestone, section, below.picker)
             picker = picker_view(milestone) if below.picker else None
             milestone_id = milestone.id
@@ -319,6 +332,7 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
     update_view(client, below.picker, picker)
     if removed:
         content_changed(deps, client, milestone_id, user_id, [section.key])
+    outbox.deliver(deps, client, owed)
 
 
 def _removal(deps: Deps, milestone: Milestone, section: Section, where: Target, guard: edits.EditGuard,
