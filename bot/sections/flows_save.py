@@ -320,13 +320,18 @@ def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: view
                 owed = _owe(deps, session, milestone, user_id, [section.key], editorial=False) if removed else []
             fresh = rows_view(deps, milestone, section, below.picker)
             picker = picker_view(milestone) if below.picker else None
-            milestone_id = milestone.id
+            milestone_id, key = milestone.id, milestone.key
     except SQLAlchemyError as error:
         log.exception("removing a row failed")
         tell(client, body, save_failed(error, kept="The row is still there"))
         return
     if confirm is not None:
-        open_or_push(client, body, confirm)
+        try:
+            open_or_push(client, body, confirm)
+        except SlackApiError as error:  # three modals open already (Slack's limit): nothing was removed
+            log.info("removal confirmation not shown: %s", error.response.get("error"))
+            tell(client, body, f"Nothing was removed: Slack shows at most three forms at once. Close one, or open "
+                               f"the table with `/milestone edit {esc(key)} {section.key}` and press Remove there.")
         return
     update_view(client, list_view.get("id"), fresh)
     update_view(client, below.picker, picker)
