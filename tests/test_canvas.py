@@ -30,6 +30,7 @@ from tests.fakeslack import FakeSlack
 from tests.harness import TEAM_ID, SlackSender
 from tests.test_feedback import ANSWER as FEEDBACK
 from tests.test_reminders import make_milestone
+from tests.test_signoffs import save_confirmed
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ def test_an_edit_an_action_item_and_a_feedback_answer_rewrite_the_same_canvas_wi
 ) -> None:
     make_canvas(bot, slack)
     form = open_form(bot, slack, "edit M-042 summary")
-    assert saved(bot.submit_view(form, {"executive_summary": "Shipped to <!channel> | all 250 customers"}))
+    assert saved(save_confirmed(bot, form, {"executive_summary": "Shipped to <!channel> | all 250 customers"}))
     wait_for_pending(db, 1)  # owed in the save's own transaction, waiting out the minute since the create
     action = open_form(bot, slack, "action add M-042")
     assert bot.submit_view(action, {"description": "Rotate the portal's API keys", "owner_id": "UEDITOR"}).status == 200
@@ -252,7 +253,7 @@ def test_two_web_processes_and_clocks_at_once_leave_one_canvas_and_one_edit_per_
 
         # One change through each web process, and two clocks sweeping at once: one edit carries both.
         form = open_form(bot, slack, "edit M-042 summary")
-        assert saved(bot.submit_view(form, {"executive_summary": "First change"}))
+        assert saved(save_confirmed(bot, form, {"executive_summary": "First change"}))
         action = open_form(second, slack, "action add M-042")
         assert second.submit_view(action, {"description": "Second change", "owner_id": "UEDITOR"}).status == 200
         wait_until_quiet(slack)
@@ -388,7 +389,7 @@ def test_an_edit_a_minute_after_the_last_write_reaches_the_canvas_at_once(
         row = session.scalars(select(MilestoneCanvas)).one()
         row.refreshed_at = utcnow() - timedelta(minutes=2)
     form = open_form(bot, slack, "edit M-042 summary")
-    assert saved(bot.submit_view(form, {"executive_summary": "Edited just now"}))
+    assert saved(save_confirmed(bot, form, {"executive_summary": "Edited just now"}))
     slack.wait_for("canvases.edit", timeout=3.0)  # no clock needed: the web process sends it
     assert "Edited just now" in only_canvas(slack)["markdown"] and pending_refreshes(db) == 0
 

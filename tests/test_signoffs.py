@@ -79,6 +79,21 @@ def request_signoff(bot: SlackSender, slack: FakeSlack, milestone_id: int, dms: 
     slack.wait_for("response_url", 1, where=lambda c: "Asked to sign" in str(c.params.get("text")))
 
 
+def save_confirmed(bot: SlackSender, form: dict[str, Any], values: dict[str, Any], *, user_id: str = "UOWNER",
+                   editorial: bool = False) -> Any:
+    """Submit a section form; when it answers with the confirmation of an edit after sign-off (the report is in
+    review or accepted), confirm it as the person would (ticking "editorial" if asked to). The last answer."""
+    answer = bot.submit_view(form, values, user_id=user_id)
+    assert answer.status == 200
+    shown = (answer.json() or {}).get("view") or {}
+    if shown.get("callback_id") != "section_confirm":
+        return answer
+    ticks = {"signoff_editorial": ["yes"]} if editorial else {}
+    confirmed = bot.submit_view({**shown, "id": form["id"], "hash": "confirmed"}, ticks, user_id=user_id)
+    assert ((confirmed.json() or {}).get("view") or {}).get("callback_id") != "section_confirm", confirmed.json()
+    return confirmed
+
+
 def open_and_submit(
     bot: SlackSender, slack: FakeSlack, user: str, action_id: str, values: dict[str, Any]
 ) -> tuple[dict[str, Any], Any]:
@@ -231,7 +246,7 @@ def test_content_change_after_approval_outdates_and_asks_again(
     # The owner edits the executive summary through the sections modal.
     bot.command("edit M-001 summary")
     form = slack.wait_for("views.open", 2)[-1].response["view"]
-    assert bot.submit_view(form, {"executive_summary": "Shipped the beta, two weeks late."}).status == 200
+    assert save_confirmed(bot, form, {"executive_summary": "Shipped the beta, two weeks late."}).status == 200
 
     # The status message says so at once; the re-ask waits for the settle window (more edits may follow).
     slack.wait_for("chat.update", 1, where=lambda c: c.params.get("channel") == CHANNEL and "Outdated" in json.dumps(

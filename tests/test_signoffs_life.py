@@ -77,6 +77,12 @@ def _edit_columns(bot: SlackSender, slack: FakeSlack, key: str, values: dict[str
     view = _opened(bot, slack, f"edit M-001 {key}")
     answer = bot.submit_view(view, values if values is not None else _values(key)).json()
     assert answer["response_action"] == "update"  # opened by a command, the form confirms the save in place
+    if answer["view"].get("callback_id") == "section_confirm":  # an edit after sign-off asks first: confirm it
+        edits = len([c for c in slack.calls_to("chat.update") if c.params.get("channel") == CHANNEL])
+        answer = bot.submit_view({**answer["view"], "id": view["id"], "hash": "confirm"}).json()
+        assert "Saved" in str(answer["view"]["blocks"])
+        # The sign-offs are outdated by a hook after the answer; the status message's edit says it ran.
+        slack.wait_for("chat.update", edits + 1, where=lambda c: c.params.get("channel") == CHANNEL)
     time.sleep(0.3)  # the content hook runs after the answer
     wait_until_quiet(slack)
 

@@ -26,16 +26,21 @@ from tests.test_signoffs import (
     make_milestone,
     open_and_submit,
     request_signoff,
+    save_confirmed,
     status_message,
     sweep_later,
 )
 
 
 def _edit_summary(bot: SlackSender, slack: FakeSlack, text: str) -> None:
+    """Edit the summary (confirming, when the report asks to) and wait for the status message's edit: every
+    change after sign-off was requested edits it, from a hook that runs after the modal's answer."""
     opened = len(slack.calls_to("views.open"))
+    edits = len([c for c in slack.calls_to("chat.update") if c.params.get("channel") == CHANNEL])
     bot.command("edit M-001 summary")
     form = slack.wait_for("views.open", opened + 1)[-1].response["view"]
-    assert bot.submit_view(form, {"executive_summary": text}).status == 200
+    assert save_confirmed(bot, form, {"executive_summary": text}).status == 200
+    slack.wait_for("chat.update", edits + 1, where=lambda c: c.params.get("channel") == CHANNEL)
     wait_until_quiet(slack, idle=0.3)
 
 

@@ -14,10 +14,9 @@ from bot.deps import Deps
 from bot.feedback import service as feedback_service
 from bot.feedback import views as feedback_views
 from bot.home import service, views
-from bot.milestones import views as milestone_views
 from bot.reports.links import report_url
-from bot.signoffs import content as signoff_content
-from bot.signoffs import views as signoff_views
+from bot.signoffs import flows as signoff_flows
+from bot.signoffs import views_owner as signoff_views_owner
 from bot.slack.permissions import load_milestone
 from models import utcnow
 
@@ -58,16 +57,9 @@ def publish_home(client: WebClient, deps: Deps, user_id: str, team_id: str, show
 
 
 def signoff_prompt(deps: Deps, client: WebClient, trigger_id: str, team_id: str, milestone_id: int) -> None:
-    """Home's "Request sign-off": the same completeness check as `/milestone signoff`, in a modal."""
+    """Home's "Request sign-off": the same completeness gate as `/milestone signoff`, in a modal."""
     with deps.session() as session:
         milestone = load_milestone(session, team_id, milestone_id)
-        empty = signoff_content.empty_sections(milestone)
-        _text, blocks = signoff_views.completeness_prompt(milestone, empty)
-        if not empty:  # nothing to warn about: keep only the button, with a plain question
-            question = (f"*{milestone_views.title(milestone)}*: every section is filled in. Ask the "
-                        f"approvers to sign revision {milestone.revision}?")
-            asks = [e for b in blocks if b.get("type") == "actions" for e in b["elements"]
-                    if e.get("action_id") == signoff_views.CONFIRM_REQUEST]
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": question}},
-                      {"type": "actions", "block_id": "signoff_confirm", "elements": asks}]
+        gate = signoff_flows.gate(session, milestone)
+        blocks = gate[1] if gate else signoff_views_owner.ready_prompt(milestone)
     client.views_open(trigger_id=trigger_id, view=views.signoff_prompt_modal(blocks))

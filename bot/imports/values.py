@@ -153,14 +153,15 @@ def decode(spec: FieldSpec, raw: str, line: int, *, cell: bool = False) -> Any:
 
 # ---- values with the report's own wording around them ---------------------------------------------------
 
+_SIGNATURE_EDITORIAL = re.compile(r";\s*editorial edit at revision")
 _SIGNATURE_OUTDATED = re.compile(r"^\s*" + re.escape(OUTDATED) + r"\s*—\s*(.*?)\s+rev\s+\d+")
 
 
 def decision(signature: str) -> str | None:
     """A signature cell → the decision it records (approved, approved_with_conditions, rejected); None: not
     signed (blank, `_________`, `⏳ Pending`)."""
-    text = signature
-    outdated = _SIGNATURE_OUTDATED.match(signature)
+    text = _SIGNATURE_EDITORIAL.split(signature)[0]  # "…; editorial edit at revision 8 by <name>" is not the decision
+    outdated = _SIGNATURE_OUTDATED.match(text)
     if outdated:
         text = outdated.group(1)
     word = letters(text)

@@ -66,6 +66,7 @@ from bot.reports.report import (
 )
 from bot.reports.state import report_state
 from bot.sections.service import SECTIONS, record
+from bot.signoffs.edits import EditorialEdit, editorial_edits
 from models import (
     ApprovalSlot,
     Horizon,
@@ -161,6 +162,7 @@ class _Ctx:
     history: dict[int, ReminderHistory]
     zones: dict[str, str]
     contributed: dict[str, list[tuple[str, int]]]  # section key → (who, their latest revision)
+    editorial: tuple[EditorialEdit, ...] = ()  # edits the owner marked "no change of substance"
 
     def today_of(self, user_id: str) -> date:
         """A person's today, in their own time zone (overdue is judged there)."""
@@ -182,9 +184,11 @@ def load_report(session: Session, milestone_id: int, *, now: datetime | None = N
     m = _load_milestone(session, milestone_id)
     history = reminder_history(session, milestone_id)
     contributed = contributors(session, milestone_id)
-    user_ids = _user_ids(m) | {person for people in contributed.values() for person, _ in people}
+    editorial = tuple(editorial_edits(session, milestone_id))
+    user_ids = (_user_ids(m) | {person for people in contributed.values() for person, _ in people}
+                | {e.actor_id for e in editorial})
     names, zones = _profiles(session, user_ids)
-    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones, contributed)
+    ctx = _Ctx(m, now, now.astimezone(UTC).date(), names, history, zones, contributed, editorial)
     parts: dict[str, Any] = {}
     for build in _BUILDERS:
         parts.update(build(ctx))
@@ -389,7 +393,7 @@ def _next(c: _Ctx) -> dict[str, Any]:
 
 
 def _signoff_part(c: _Ctx) -> dict[str, Any]:
-    signoffs, progress, conditions = rows.signoffs(c.m, c.name)
+    signoffs, progress, conditions = rows.signoffs(c.m, c.name, c.editorial)
     return dict(signoffs=signoffs, signoff_progress=progress, conditions=conditions,
                 comments_conditions=_text(c.m.comments_conditions))
 

@@ -37,6 +37,7 @@ from bot.reports.formatting import (
 from bot.reports.formatting import choice_label as _label
 from bot.reports.formatting import text_or_none as _text
 from bot.sections.service import SECTIONS, record
+from bot.signoffs.edits import EditorialEdit
 from bot.signoffs.service import SignoffProgress, signoff_progress
 from models import ActionItem, ActionStatus, Decision, Milestone
 from models.feedback import FeedbackGroup
@@ -88,9 +89,10 @@ def action_row(item: ActionItem, owner: str, h: ReminderHistory | None, today: d
 Signoffs = tuple[list[SignoffRow], SignoffProgress, list[Condition]]
 
 
-def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
+def signoffs(m: Milestone, name: Callable[[str | None], str], editorial: tuple[EditorialEdit, ...] = ()) -> Signoffs:
     """Per role, as the sign-off lifecycle reads it (bot.signoffs.service.signoff_progress, the one rule): the
-    current decision, else the newest outdated one, marked; who actually signed, and a role reassigned since."""
+    current decision, else the newest outdated one, marked; who actually signed, a role reassigned since, and
+    the editorial edits made after a sign-off that is still valid ("editorial edit at revision 8 by Ann")."""
     progress = signoff_progress(m)
     rows: list[SignoffRow] = []
     conditions: list[Condition] = []
@@ -114,7 +116,9 @@ def signoffs(m: Milestone, name: Callable[[str | None], str]) -> Signoffs:
         if outdated:
             signature = f"{OUTDATED} — {decision} rev {shown.revision}{by}; report now rev {revision}"
         else:
-            signature = f"{decision} (rev {shown.revision}){by}"
+            since = [e for e in editorial if e.revision > shown.revision][-3:]  # the newest few
+            signature = f"{decision} (rev {shown.revision}){by}" + "".join(
+                f"; editorial edit at revision {e.revision} by {name(e.actor_id)}" for e in since)
         rows.append(SignoffRow(slot.role, signer if role.signer_changed else holder, shown.decision, signature,
                                fmt_date(shown.decided_at), shown.revision, outdated, slot.required))
         who = f"{signer} ({slot.role})"

@@ -1,6 +1,4 @@
-"""Section editing, around its transactions: open the picker, a section's form or rows, a row's form; save
-through the one submission path; refresh the views below the one that changed; run the content hooks after
-commit.
+"""Section editing, opening: the picker, a section's form or rows, a row's form (saving is in flows_save).
 
 Every step checks again who may edit: a payload only says which milestone, section and row. The admin
 flag (users.info) is looked up before the acting transaction, never inside it.
@@ -9,30 +7,24 @@ flag (users.info) is looked up before the acting transaction, never inside it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.assignments import service as assignments
 from bot.assignments import views as assignment_views
-from bot.core import audit
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import NotFound
 from bot.deps import Deps
 from bot.sections import service as registry
 from bot.sections import views
 from bot.sections.service import SECTIONS, Section
-from bot.slack import outbox
-from bot.slack.forms import notice_modal, read_state
+from bot.signoffs.edits import edit_guard
+from bot.slack.forms import read_state
 from bot.slack.permissions import admin_flag, load_milestone
-from bot.slack.replies import content_changed, open_or_push, save_failed, team_of, tell, update_view
+from bot.slack.replies import open_or_push, team_of
 from bot.slack.router import CommandContext
-from bot.slack.submissions import claim, submit
 from bot.slack.text import esc
 from models import Milestone, utcnow
 
@@ -75,7 +67,9 @@ def picker_view(session: Session, milestone: Milestone) -> dict[str, Any]:
 def rows_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None) -> dict[str, Any]:
     rows = [(row.id, registry.row_values(row, section)) for row in registry.rows(milestone, section)]
     context = views.SectionContext(milestone.id, section.key, picker, False)
-    return views.rows_modal(milestone, section, rows, views.metadata_of(context), milestone.currency)
+    return views.rows_modal(milestone, section, rows, views.metadata_of(context), milestone.currency,
+                            ask_to_remove=edit_guard(milestone).asks)
+
 
 
 def section_view(deps: Deps, milestone: Milestone, section: Section, picker: str | None, *,
@@ -88,7 +82,7 @@ def section_view(deps: Deps, milestone: Milestone, section: Section, picker: str
                             views.metadata_of(context))
 
 
-def _editable(session: Session, team_id: str, milestone_id: int, user_id: str, is_admin: bool,
+def editable(session: Session, team_id: str, milestone_id: int, user_id: str, is_admin: bool,
               section: Section | None = None) -> Milestone:
     """The milestone, for owners, editors and admins, and for the assignee of `section` (that one only)."""
     milestone = load_milestone(session, team_id, milestone_id)
@@ -113,7 +107,7 @@ def edit_command(deps: Deps, ctx: CommandContext) -> None:
         milestone_id = get_by_key(session, ctx.team_id, ctx.args[0]).id
     is_admin = admin_flag(deps, ctx.client, ctx.team_id, ctx.user_id, milestone_id)
     with deps.session() as session:
-        milestone = _editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin, section)
+        milestone = editable(session, ctx.team_id, milestone_id, ctx.user_id, is_admin, section)
         view = (section_view(deps, milestone, section, None, confirm=True) if section
                 else picker_view(session, milestone))
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
@@ -123,7 +117,7 @@ def open_picker(deps: Deps, client: WebClient, body: dict[str, Any], milestone_i
     user_id, team_id = body["user"]["id"], team_of(body)
     is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
     with deps.session() as session:
-        view = picker_view(session, _editable(session, team_id, milestone_id, user_id, is_admin))
+        view = picker_view(session, editable(session, team_id, milestone_id, user_id, is_admin))
     open_or_push(client, body, view)
 
 
@@ -133,7 +127,7 @@ def open_section(deps: Deps, client: WebClient, body: dict[str, Any], target: vi
     from_picker = (body.get("view") or {}).get("callback_id") == views.PICKER_CALLBACK
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     with deps.session() as session:
-        milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
+        milestone = editable(session, team_id, target.milestone, user_id, is_admin, section)
         view = section_view(deps, milestone, section, body["view"]["id"] if from_picker else None)
     open_or_push(client, body, view)
 
@@ -145,7 +139,7 @@ def open_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.
     below = views.SectionContext.unpack(list_view.get("private_metadata"))
     is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
     with deps.session() as session:
-        milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
+        milestone = editable(session, team_id, target.milestone, user_id, is_admin, section)
         if target.row is None:
             initial = registry.new_row_values(section)
         else:
@@ -170,124 +164,3 @@ def switch_variant(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
         view = views.row_modal(milestone, section, typed, str(form.get("private_metadata")),
                                new=context.row is None, currency=milestone.currency)
     client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
-
-
-def remove_row(deps: Deps, client: WebClient, body: dict[str, Any], target: views.EditSection) -> None:
-    user_id, team_id = body["user"]["id"], team_of(body)
-    section = section_of(target.section)
-    list_view = body.get("view") or {}
-    below = views.SectionContext.unpack(list_view.get("private_metadata"))
-    is_admin = admin_flag(deps, client, team_id, user_id, target.milestone)
-    try:
-        with deps.session() as session:
-            milestone = _editable(session, team_id, target.milestone, user_id, is_admin, section)
-            removed = target.row is not None and registry.remove_row(session, milestone, section, target.row,
-                                                                     user_id)
-            fresh = rows_view(deps, milestone, section, below.picker)
-            picker = picker_view(session, milestone) if below.picker else None
-            milestone_id, rewrites = milestone.id, audit.owed(session)
-    except SQLAlchemyError as error:
-        log.exception("removing a row failed")
-        tell(client, body, save_failed(error, kept="The row is still there"))
-        return
-    update_view(client, list_view.get("id"), fresh)
-    update_view(client, below.picker, picker)
-    if removed:
-        content_changed(deps, client, milestone_id, user_id, [section.key])
-    outbox.deliver(deps, client, rewrites)  # after the hooks: a sign-off they outdate joins the same rewrite
-
-
-# ---- saving -----------------------------------------------------------------------------------------------
-
-# Applies a parsed submission inside its transaction; returns the section keys whose content changed.
-Apply = Callable[[Session, Milestone, Section, dict[str, Any], str], list[str]]
-
-
-@dataclass(frozen=True)
-class Saved:
-    milestone_id: int
-    team_id: str
-    revision: int
-    changed: list[str]
-    rewrites: list[int]  # the report's copies (its canvas), owed a rewrite by the save
-
-
-def _save(deps: Deps, client: WebClient, ack: Ack, body: dict[str, Any], view: dict[str, Any],
-          milestone_id: int, section: Section, apply: Apply) -> Saved | None:
-    """The submission's one transaction: claim, check who may edit, apply; errors answered by `submit`."""
-    user_id, team_id = body["user"]["id"], team_of(body)
-
-    def save() -> Saved:
-        values = registry.parse(section, read_state(view["state"]["values"]))
-        is_admin = admin_flag(deps, client, team_id, user_id, milestone_id)
-        with deps.session() as session:
-            milestone = _editable(session, team_id, milestone_id, user_id, is_admin, section)
-            claim(session, view)
-            changed = apply(session, milestone, section, values, user_id)
-            return Saved(milestone.id, team_id, milestone.revision, changed, audit.owed(session))
-
-    return submit(ack, view, save)
-
-
-def save_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-    def apply(session: Session, milestone: Milestone, section: Section, values: dict[str, Any],
-              user_id: str) -> list[str]:
-        changed = registry.save_fields(session, milestone, section, values, user_id)
-        return [c for c in changed if c not in section.non_content]
-
-    def context() -> views.SectionContext:
-        return views.SectionContext.unpack(view.get("private_metadata"))
-
-    parsed = submit(ack, view, context)
-    if parsed is None:
-        return
-    section = registry.find_section(parsed.section)
-    if section is None:
-        ack(response_action="errors", errors={"value": "That section no longer exists."})
-        return
-    saved = _save(deps, client, ack, body, view, parsed.milestone, section, apply)
-    if saved is None:
-        return
-    if parsed.confirm:  # opened from a slash command: nothing else shows that the save went through
-        what = "Saved" if saved.changed else "Nothing changed"
-        ack(response_action="update", view=notice_modal(
-            section.title, f":white_check_mark: {what} · {esc(section.title)} · revision {saved.revision}"))
-    else:
-        ack()
-    _after_save(deps, client, body, saved, section, parsed.picker, None)
-
-
-def save_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-    parsed = submit(ack, view, lambda: views.RowContext.unpack(view.get("private_metadata")))
-    if parsed is None:
-        return
-    section = registry.find_section(parsed.section)
-    if section is None:
-        ack(response_action="errors", errors={"value": "That section no longer exists."})
-        return
-
-    def apply(session: Session, milestone: Milestone, section: Section, values: dict[str, Any],
-              user_id: str) -> list[str]:
-        return [section.key] if registry.save_row(session, milestone, section, parsed.row, values, user_id) else []
-
-    saved = _save(deps, client, ack, body, view, parsed.milestone, section, apply)
-    if saved is None:
-        return
-    ack()
-    _after_save(deps, client, body, saved, section, parsed.picker, parsed.rows_view)
-
-
-def _after_save(deps: Deps, client: WebClient, body: dict[str, Any], saved: Saved, section: Section,
-                picker: str | None, rows_view_id: str | None) -> None:
-    """After commit: refresh the views below, tell the other features the content changed, then send the
-    canvas's rewrite (what the hooks change in their own transactions, sign-offs outdated, joins it)."""
-    if picker or rows_view_id:
-        with deps.session() as session:
-            fresh = load_milestone(session, saved.team_id, saved.milestone_id)
-            listing = rows_view(deps, fresh, section, picker) if rows_view_id else None
-            picker_fresh = picker_view(session, fresh) if picker else None
-        update_view(client, rows_view_id, listing)
-        update_view(client, picker, picker_fresh)
-    if saved.changed:
-        content_changed(deps, client, saved.milestone_id, body["user"]["id"], [section.key])
-    outbox.deliver(deps, client, saved.rewrites)

@@ -1,6 +1,7 @@
 """Section editing in Slack: `/milestone edit M-042 [section]`, the picker's buttons and menu, a table's row
-buttons, and the two submissions (a section's form, a row's form). Each handler parses its payload, acks
-and calls bot.sections.flows, which checks who may edit and saves through the one submission path."""
+buttons, and the submissions (a section's form, a row's form, the confirmation of an edit after sign-off).
+Each handler parses its payload, acks and calls bot.sections.flows (opening) or flows_save (saving), which
+check who may edit and save through the one submission path."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from slack_sdk import WebClient
 from bot.core.errors import DomainError
 from bot.deps import Deps
 from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
-from bot.sections import flows, views
+from bot.sections import flows, flows_save, views
 from bot.slack.replies import tell
 
 
@@ -55,19 +56,27 @@ def switch_variant(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient
 
 
 def remove_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """Remove (after Slack's own "Remove this row?"), or Remove when the list said sign-offs would be outdated
+    (a confirmation modal first)."""
     ack()
+    ask = (body.get("actions") or [{}])[0].get("action_id") == views.ROW_REMOVE_ASK
     try:
-        flows.remove_row(deps, client, body, views.EditSection.unpack(_chosen(body)))
+        flows_save.remove_row(deps, client, body, views.EditSection.unpack(_chosen(body)), ask=ask)
     except DomainError as error:
         tell(client, body, f":warning: {error}")
 
 
-def save_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-    flows.save_form(deps, ack, body, client, view)
+def back_to_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ack()
+    try:
+        flows_save.back_to_form(deps, client, body)
+    except DomainError as error:
+        tell(client, body, f":warning: {error}")
 
 
-def save_row(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-    flows.save_row(deps, ack, body, client, view)
+def save_view(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    """A section's form, a row's form, or the confirmation of an edit after sign-off."""
+    flows_save.save_view(deps, ack, body, client, view)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -81,6 +90,8 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.ROW_ADD)(partial(edit_row, deps))
     app.action(views.ROW_EDIT)(partial(edit_row, deps))
     app.action(views.ROW_REMOVE)(partial(remove_row, deps))
+    app.action(views.ROW_REMOVE_ASK)(partial(remove_row, deps))
     app.action(views.ROW_VARIANT)(partial(switch_variant, deps))
-    app.view(views.FORM_CALLBACK)(partial(save_form, deps))
-    app.view(views.ROW_CALLBACK)(partial(save_row, deps))
+    app.action(views.CONFIRM_BACK)(partial(back_to_form, deps))
+    for callback in (views.FORM_CALLBACK, views.ROW_CALLBACK, views.CONFIRM_CALLBACK):
+        app.view(callback)(partial(save_view, deps))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from bot.core.formats import day, money, number
 from bot.sections.service import MAX_ROWS, Section
@@ -30,6 +30,10 @@ ROW_ADD = "section_row_add"  # value: EditSection (row None)
 ROW_EDIT = "section_row_edit"  # value: EditSection with the row
 ROW_REMOVE = "section_row_remove"
 ROW_VARIANT = "section_row_kind"  # the kind select of a row form (a risk's kind): shows that kind's fields
+ROW_REMOVE_ASK = "section_row_remove_ask"  # Remove when sign-offs would be outdated: a confirmation modal first
+CONFIRM_CALLBACK = "section_confirm"  # an edit after sign-off, confirmed inside the modal
+CONFIRM_BACK = "section_confirm_back"  # the confirmation's way back to the form, with what was typed
+EDITORIAL_BLOCK = "signoff_editorial"  # the owner's "editorial change" checkbox on the confirmation
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,24 @@ class RowContext(Payload):
     row: int | None
     rows_view: str
     picker: str | None
+
+
+@dataclass(frozen=True)
+class EditConfirm(Payload):
+    """The confirmation of an edit that outdates sign-offs: what it edits (a section's form, a row, a row's
+    removal), the views below it, and what the person was told: the revision and the sign-offs (`seen`) it
+    outdates. A confirmation given for other sign-offs or another revision is asked again."""
+
+    KIND: ClassVar[str] = "section.confirm"
+    milestone: int
+    section: str
+    action: Literal["form", "row", "remove"]
+    row: int | None
+    rows_view: str | None
+    picker: str | None
+    notify: bool  # a form opened by a command: say "Saved · revision N" after saving
+    revision: int
+    seen: str
 
 
 def metadata_of(payload: Payload) -> str:
@@ -186,9 +208,10 @@ def row_summary(section: Section, values: dict[str, FieldValue], currency: str |
 
 def rows_modal(
     milestone: Milestone, section: Section, rows: list[tuple[int, dict[str, FieldValue]]], meta: str,
-    currency: str | None = None,
+    currency: str | None = None, *, ask_to_remove: bool = False,
 ) -> dict[str, Any]:
-    """A table: each row with Edit and Remove, then "Add" (two blocks a row: MAX_ROWS rows fit in 100)."""
+    """A table: each row with Edit and Remove, then "Add" (two blocks a row: MAX_ROWS rows fit in 100).
+    `ask_to_remove`: removing would outdate sign-offs, so Remove opens a confirmation modal that says so."""
     blocks: list[Block] = [milestone_context(milestone), *_help(section), {"type": "divider"}]
     if not rows:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_Nothing here yet._"}})
@@ -196,17 +219,18 @@ def rows_modal(
         blocks.append({"type": "section", "block_id": f"row_{row_id}", "text": {
             "type": "mrkdwn", "text": row_summary(section, values, currency)}})
         value = section_value(milestone.id, section, row_id)
-        confirm = {
-            "title": plain(f"Remove this {section.noun}?", 100),
-            "text": {"type": "mrkdwn", "text": truncate(f"It leaves {esc(milestone.key)}'s report.", 300)},
-            "confirm": plain("Remove", 30),
-            "deny": plain("Keep it", 30),
-            "style": "danger",
-        }
+        remove = {"type": "button", "action_id": ROW_REMOVE, "text": plain("Remove"), "value": value,
+                  "style": "danger", "confirm": {
+                      "title": plain(f"Remove this {section.noun}?", 100),
+                      "text": {"type": "mrkdwn", "text": truncate(f"It leaves {esc(milestone.key)}'s report.", 300)},
+                      "confirm": plain("Remove", 30),
+                      "deny": plain("Keep it", 30),
+                      "style": "danger",
+                  }}
+        if ask_to_remove:  # sign-offs would be outdated: a modal says so and asks instead of this dialog
+            remove = {**{k: v for k, v in remove.items() if k != "confirm"}, "action_id": ROW_REMOVE_ASK}
         blocks.append({"type": "actions", "block_id": f"row_{row_id}_actions", "elements": [
-            {"type": "button", "action_id": ROW_EDIT, "text": plain("Edit"), "value": value},
-            {"type": "button", "action_id": ROW_REMOVE, "text": plain("Remove"), "value": value, "style": "danger",
-             "confirm": confirm},
+            {"type": "button", "action_id": ROW_EDIT, "text": plain("Edit"), "value": value}, remove,
         ]})
     if len(rows) < MAX_ROWS:
         blocks.append({"type": "actions", "block_id": "add", "elements": [
@@ -243,3 +267,28 @@ def section_select(milestone: Milestone, sections: tuple[Section, ...]) -> dict[
         "placeholder": plain("Edit a section…"),
         "options": [option(section_value(milestone.id, s), s.title) for s in sections],
     }
+
+
+def confirm_modal(milestone_line: Block, section: Section, action: str, *, notice: str, what: str,
+                  inputs: list[Block], owner: bool, meta: str) -> dict[str, Any]:
+    """An edit that outdates sign-offs, confirmed inside the modal: what saving will do, the owner's
+    "editorial change" checkbox, then the input as typed (still editable) and a way back to the form."""
+    change = f"*Your change:* {esc(section.title)} — {what}"
+    blocks: list[Block] = [milestone_line,
+                           {"type": "section", "text": {"type": "mrkdwn", "text": truncate(notice, 3000)}},
+                           {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(change, 3000)}]}]
+    if owner:
+        box = option("yes", "Editorial change, no change of substance (typo fix)")
+        blocks.append({"type": "input", "block_id": EDITORIAL_BLOCK, "optional": True,
+                       "label": plain("Editorial change?"),
+                       "hint": plain("Only you, the owner, may say so. Sign-offs then stay valid.", 150),
+                       "element": {"type": "checkboxes", "action_id": "value", "options": [box]}})
+    if inputs:
+        blocks += [{"type": "divider"},
+                   {"type": "context", "elements": [{"type": "mrkdwn", "text": "Your edit, as you typed it:"}]},
+                   *inputs,
+                   {"type": "actions", "block_id": "confirm_back", "elements": [
+                       {"type": "button", "action_id": CONFIRM_BACK, "text": plain("Back to the form")}]}]
+    removing = action == "remove"
+    return modal(CONFIRM_CALLBACK, section.title, blocks, submit="Remove" if removing else "Confirm & save",
+                 close="Back" if removing else "Cancel", private_metadata=meta)

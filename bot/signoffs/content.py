@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.assignments import service as assignments
 from bot.sections import service as sections_registry
 from models import AuditEvent, Milestone, form_fields
+from models.assignments import AssignmentState
 from models.base import Base
 
 # Sections approvers fill in during sign-off (comments and conditions, the document's footer): the
@@ -63,6 +66,33 @@ def empty_sections(milestone: Milestone) -> list[tuple[str, str]]:
     """(key, title) of the sections still empty that the team should fill before asking for sign-off."""
     return [(s.key, s.title) for s in sections_registry.empty_sections(milestone)
             if s.key not in FILLED_DURING_SIGNOFF]
+
+
+# The empty sections under one of the template's headings: (heading, [(key, title), …]).
+EmptyHeading = tuple[str, list[tuple[str, str]]]
+
+
+def empty_by_heading(milestone: Milestone) -> list[EmptyHeading]:
+    """The gate's list: `empty_sections` grouped under the template's headings, in the template's order."""
+    empty = dict(empty_sections(milestone))
+    groups = [(heading, [(s.key, s.title) for s in sections if s.key in empty])
+              for heading, sections in sections_registry.grouped()]
+    return [(heading, items) for heading, items in groups if items]
+
+
+@dataclass(frozen=True)
+class SectionAsk:
+    """Someone asked to fill a section (an open assignment), shown beside it in the gate."""
+
+    assignee_id: str
+    due: date | None = None
+
+
+def open_asks(session: Session, milestone: Milestone) -> dict[str, SectionAsk]:
+    """Per section key, who was asked to fill it and by when (open assignments); the gate lists it beside the
+    empty section."""
+    return {key: SectionAsk(a.assignee_id, a.due_date)
+            for key, a in assignments.for_milestone(session, milestone.id).items() if a.state == AssignmentState.ASKED}
 
 
 def section_titles(keys: list[str]) -> list[str]:

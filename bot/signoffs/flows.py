@@ -15,23 +15,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.assignments import service as assignments
+from bot.assignments import views as assignment_views
 from bot.canvas.service import canvas_owed
-from bot.core import audit, deliveries
+from bot.core import deliveries
 from bot.deps import Deps
 from bot.reports.service import report_url
+from bot.signoffs import content, edits, rounds, views_owner
 from bot.signoffs import jobs as messages
-from bot.signoffs import rounds
 from bot.signoffs.decisions import DecisionResult
 from bot.signoffs.rounds import NewRequest
 from bot.signoffs.service import earlier_requests
 from bot.slack import outbox
+from bot.slack.forms import Block
+from bot.slack.text import esc
 from models import Delivery, DeliveryStatus, Milestone, SignOff, SignOffRequest, utcnow
 
 log = logging.getLogger(__name__)
@@ -247,17 +251,68 @@ def content_changed(deps: Deps, client: WebClient, milestone_id: int, actor_id: 
     deliver(deps, client, owed)
 
 
-def editorial_edit(deps: Deps, client: WebClient, milestone_id: int, actor_id: str, sections: list[str]) -> None:
-    """An edit the owner marked "editorial, no change of substance" (a typo): every sign-off stays valid; the
-    audit trail and the sign-off table say so. Call it instead of the content hooks for such a save."""
-    now = utcnow()
-    with deps.session() as session:
-        milestone = session.get(Milestone, milestone_id)
-        if milestone is None:
-            return
-        audit.record(session, milestone, actor_id, "signoff.editorial_edit",
-                     detail={"sections": sections, "revision": milestone.revision})
-        owed = Owed(deps, session, milestone, now, [])
-        if milestone.signoff_status_ts:
-            owed.status()
-    deliver(deps, client, owed.ids)
+def owe_editorial(deps: Deps, session: Session, milestone: Milestone, actor_id: str, sections: list[str],
+                  now: datetime) -> list[int | None]:
+    """Inside the transaction that saved an edit the owner marked "editorial, no change of substance" (a typo):
+    every sign-off stays valid (rounds.outdate_signoffs skips editorial revisions); the audit trail says so, and
+    the status message is owed an edit to show it. Deliver the ids after the commit."""
+    edits.mark_editorial(session, milestone, actor_id, sections)
+    owed = Owed(deps, session, milestone, now, [])
+    if milestone.signoff_status_ts:
+        owed.status()
+    return owed.ids
+
+
+# ---- the completeness gate ----------------------------------------------------------------------------------
+
+
+def gate(session: Session, milestone: Milestone) -> tuple[str, list[Block]] | None:
+    """The completeness gate before sign-off is first requested: None when nothing is empty."""
+    groups = content.empty_by_heading(milestone)
+    if not groups:
+        return None
+    text, blocks = views_owner.completeness_prompt(milestone, groups, content.open_asks(session, milestone))
+    asked = list(assignments.for_milestone(session, milestone.id).values())
+    today = datetime.now(UTC).date()
+    # "Remind everyone who owes a section" goes above the gate's own buttons (the last block).
+    return text, [*blocks[:-1], *assignment_views.gate_blocks(milestone, asked, today), blocks[-1]]
+
+
+def asked_summary(asked: Asked) -> str:
+    """What the person who asked reads: who was asked, who could not be reached, where progress is tracked."""
+    status = {r.id: r for r in asked.results}
+    result = asked.result
+    roles: dict[str, list[str]] = {}
+    for request in result.created:
+        roles.setdefault(request.approver_id, []).append(request.role)
+    sent = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "")
+            in ("sent", "found")]
+    failed = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "") == "failed"]
+    later = [a for a in roles if a not in sent and a not in failed]
+    lines = []
+    if sent:
+        people = ", ".join(f"<@{a}> ({esc(', '.join(roles[a]))})" for a in sent)
+        lines.append(f":incoming_envelope: Asked to sign {esc(asked.key)}: {people}.")
+    if failed:
+        lines.append(f":warning: Could not DM {', '.join(f'<@{a}>' for a in failed)}: Slack refused. "
+                     "Check that they are in this workspace, then reassign their roles.")
+    if later:
+        lines.append(f"Asking {', '.join(f'<@{a}>' for a in later)}: Slack is slow; the DM goes out within a minute.")
+    if result.already_asked:
+        lines.append(f"Already waiting (not asked twice): {esc(', '.join(result.already_asked))}.")
+    if result.already_decided:
+        lines.append(f"Already decided (asked again only when the report changes): "
+                     f"{esc(', '.join(result.already_decided))}.")
+    status_result = status.get(asked.status_id) if asked.status_id is not None else None
+    if status_result is not None and status_result.status == "failed":
+        lines.append(f":warning: Could not post the sign-off status in <#{asked.status_channel}> "
+                     f"({esc(status_result.detail)}); invite the bot there (`/invite @Milestone Bot`) and run this "
+                     "again.")
+    elif asked.status_channel and asked.status_id is not None:
+        lines.append(f"Progress is tracked in one message in <#{asked.status_channel}>.")
+    if asked.released:
+        lines.append(f"Sent {asked.released} re-ask(s) that were waiting for the edits to settle.")
+    if not result.created and not asked.released:
+        lines.append(f"Nothing to ask: every role of {esc(asked.key)} has been asked or has decided.")
+    lines.append(f"`/milestone signoffs {esc(asked.key)}` shows who signed.")
+    return "\n".join(lines)

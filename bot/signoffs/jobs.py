@@ -23,7 +23,7 @@ from bot.canvas.service import canvas_url_for
 from bot.core import audit, deliveries
 from bot.core.workdays import is_working_time, local_date, local_now, working_days_between
 from bot.reports.links import report_url
-from bot.signoffs import views
+from bot.signoffs import views, views_owner
 from bot.signoffs.content import changes_since, empty_sections
 from bot.signoffs.service import (
     changes_for,
@@ -235,7 +235,7 @@ def _render_owner(session: Session, delivery: Delivery) -> outbox.Outgoing | Non
         milestone = session.get(Milestone, int(payload["accepted"]))
         if milestone is None:
             return None
-        text, blocks = views.owner_accepted_dm(milestone, link)
+        text, blocks = views_owner.owner_accepted_dm(milestone, link)
         return outbox.Outgoing("post", delivery.target or "", text, blocks)
     signoff = session.get(SignOff, int(payload.get("signoff") or 0))
     if signoff is None:
@@ -243,7 +243,7 @@ def _render_owner(session: Session, delivery: Delivery) -> outbox.Outgoing | Non
     milestone = session.get(Milestone, signoff.milestone_id)
     assert milestone is not None
     items = list(session.scalars(select(ActionItem).where(ActionItem.signoff_id == signoff.id).order_by(ActionItem.id)))
-    text, blocks = views.owner_decision_dm(milestone, signoff, items, link)
+    text, blocks = views_owner.owner_decision_dm(milestone, signoff, items, link)
     return outbox.Outgoing("post", delivery.target or "", text, blocks)
 
 

@@ -27,7 +27,7 @@ from bot.core.workdays import add_working_days, local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
 from bot.reports.service import report_url
-from bot.signoffs import content, decisions, flows, service, views
+from bot.signoffs import decisions, flows, service, views
 from bot.slack import outbox
 from bot.slack.forms import read_state
 from bot.slack.replies import team_of, tell
@@ -81,46 +81,6 @@ def _editable(deps: Deps, client: WebClient, team_id: str, user_id: str, *, key:
         return milestone.id
 
 
-def _asked_summary(asked: flows.Asked) -> str:
-    """What the person who asked reads: who was asked, who could not be reached, where progress is tracked."""
-    status = {r.id: r for r in asked.results}
-    result = asked.result
-    roles: dict[str, list[str]] = {}
-    for request in result.created:
-        roles.setdefault(request.approver_id, []).append(request.role)
-    sent = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "")
-            in ("sent", "found")]
-    failed = [a for a, i in asked.dm_ids.items() if i is not None and getattr(status.get(i), "status", "") == "failed"]
-    later = [a for a in roles if a not in sent and a not in failed]
-    lines = []
-    if sent:
-        people = ", ".join(f"<@{a}> ({esc(', '.join(roles[a]))})" for a in sent)
-        lines.append(f":incoming_envelope: Asked to sign {esc(asked.key)}: {people}.")
-    if failed:
-        lines.append(f":warning: Could not DM {', '.join(f'<@{a}>' for a in failed)}: Slack refused. "
-                     "Check that they are in this workspace, then reassign their roles.")
-    if later:
-        lines.append(f"Asking {', '.join(f'<@{a}>' for a in later)}: Slack is slow; the DM goes out within a minute.")
-    if result.already_asked:
-        lines.append(f"Already waiting (not asked twice): {esc(', '.join(result.already_asked))}.")
-    if result.already_decided:
-        lines.append(f"Already decided (asked again only when the report changes): "
-                     f"{esc(', '.join(result.already_decided))}.")
-    status_result = status.get(asked.status_id) if asked.status_id is not None else None
-    if status_result is not None and status_result.status == "failed":
-        lines.append(f":warning: Could not post the sign-off status in <#{asked.status_channel}> "
-                     f"({esc(status_result.detail)}); invite the bot there (`/invite @Milestone Bot`) and run this "
-                     "again.")
-    elif asked.status_channel and asked.status_id is not None:
-        lines.append(f"Progress is tracked in one message in <#{asked.status_channel}>.")
-    if asked.released:
-        lines.append(f"Sent {asked.released} re-ask(s) that were waiting for the edits to settle.")
-    if not result.created and not asked.released:
-        lines.append(f"Nothing to ask: every role of {esc(asked.key)} has been asked or has decided.")
-    lines.append(f"`/milestone signoffs {esc(asked.key)}` shows who signed.")
-    return "\n".join(lines)
-
-
 # ---- commands ---------------------------------------------------------------------------------------------
 
 
@@ -138,14 +98,13 @@ def handle_signoff(deps: Deps, ctx: CommandContext) -> None:
         if not milestone.approval_slots:
             raise InvalidInput({"approvers": f"{milestone.key} has no approvers yet. Add one per role with "
                                              f"`/milestone signoff {milestone.key} reassign <role> @person`."})
-        empty = content.empty_sections(milestone)
         requested = service.signoff_requested(session, milestone_id)
-        prompt = views.completeness_prompt(milestone, empty) if empty and not requested else None
+        prompt = None if requested else flows.gate(session, milestone)
     if prompt is not None:
         ctx.reply(*prompt)
         return
     ctx.ack_now()
-    ctx.reply(_asked_summary(flows.request_all(deps, ctx.client, milestone_id, ctx.user_id, ctx.channel_id)))
+    ctx.reply(flows.asked_summary(flows.request_all(deps, ctx.client, milestone_id, ctx.user_id, ctx.channel_id)))
 
 
 def _change_role(deps: Deps, ctx: CommandContext) -> None:
@@ -217,7 +176,7 @@ def confirm_request(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
-    respond(text=_asked_summary(asked), response_type="ephemeral", replace_original=True)
+    respond(text=flows.asked_summary(asked), response_type="ephemeral", replace_original=True)
 
 
 def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:
@@ -231,7 +190,7 @@ def request_again(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient,
     except DomainError as error:
         tell(client, body, f":warning: {error}")
         return
-    tell(client, body, _asked_summary(asked))
+    tell(client, body, flows.asked_summary(asked))
 
 
 def open_decision(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, action: dict[str, Any]) -> None:

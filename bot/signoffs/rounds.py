@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.core import audit
 from bot.core.errors import InvalidInput, NotFound
 from bot.core.fields import unsafe_character_problem
+from bot.signoffs.edits import substantive_revision
 from bot.signoffs.service import (
     current_signoff,
     ensure_owner,
@@ -114,11 +115,13 @@ class OutdateResult:
 def outdate_signoffs(session: Session, milestone_id: int, actor_id: str, sections: list[str],
                      now: datetime) -> OutdateResult:
     """After a change of substance: current sign-offs of older revisions become outdated and their roles are
-    asked again; requests still open move to the new revision (their DM is edited, not re-sent)."""
+    asked again; requests still open move to the new revision (their DM is edited, not re-sent). Editorial
+    edits (the owner said: no change of substance) outdate nothing."""
     milestone = lock_milestone(session, milestone_id)
     result = OutdateResult(milestone.id)
     stale = list(session.scalars(select(SignOff).where(
-        SignOff.milestone_id == milestone.id, SignOff.outdated_at.is_(None), SignOff.revision < milestone.revision)))
+        SignOff.milestone_id == milestone.id, SignOff.outdated_at.is_(None),
+        SignOff.revision < substantive_revision(session, milestone))))
     was_accepted = milestone.accepted_at is not None
     reasked: set[int] = set()
     for signoff in stale:

@@ -159,11 +159,6 @@ def signoff_progress(milestone: Milestone) -> SignoffProgress:
     )
 
 
-def outdated_by_an_edit(milestone: Milestone) -> list[RoleState]:
-    """The roles whose current sign-off a change of substance would outdate (told to the editor first)."""
-    return [role for role in signoff_progress(milestone).roles if role.current is not None]
-
-
 def progress_options() -> list[Any]:
     """Loader options for `select(Milestone)` so `signoff_progress` of many milestones costs no query each."""
     slots = selectinload(Milestone.approval_slots)

@@ -1,6 +1,6 @@
-"""Block Kit for sign-off: the approver's DM, the decision modal, the channel status message, the owner's DMs,
-the completeness check, Home and reminders. Every piece of user text goes through `esc`; every button value
-and private_metadata is a signed payload (below)."""
+"""Block Kit for sign-off: the approver's DM, the decision modal, the channel status message, Home and reminders
+(the owner's DMs, the completeness gate and the edit notice are in views_owner). Every piece of user text goes
+through `esc`; every button value and private_metadata is a signed payload (below)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from bot.core.formats import day
-from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
-from bot.sections.service import get_section
-from bot.sections.views import EDIT_SECTION, section_value
 from bot.signoffs.content import section_titles as content_section_titles
 from bot.signoffs.decisions import decision_fields
 from bot.signoffs.service import DecisionValue, DmRole, RoleState, SignoffProgress
 from bot.slack.forms import Block, field_blocks, modal, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
 from bot.slack.text import esc, truncate, user
-from models import ActionItem, Decision, Milestone, SignOff, Status, Version
+from models import Decision, Milestone, Status, Version
 
 DECISION_MODAL = "signoff_decision"
 CONFIRM_REQUEST = "signoff_confirm_request"
@@ -82,20 +79,20 @@ class RequestButton(Payload):
 # ---- small pieces -------------------------------------------------------------------------------------------
 
 
-def _section(text: str) -> Block:
+def text_block(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
 
 
-def _context(text: str) -> Block:
+def context_block(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 3000)}]}
 
 
-def _day(moment: datetime | date | None) -> str:
+def day_of(moment: datetime | date | None) -> str:
     """Slack text's one date format, `Mon 30 Nov 2026` (bot.core.formats.day)."""
     return day(moment)
 
 
-def _title(milestone: Milestone) -> str:
+def title_of(milestone: Milestone) -> str:
     return f"{esc(milestone.key)} — {esc(milestone.name)}"
 
 
@@ -133,8 +130,8 @@ def _label(choices: type[Version] | type[Status], value: str) -> str:
 def summary_lines(milestone: Milestone, progress: SignoffProgress | None = None) -> list[str]:
     version = _label(Version, milestone.version)
     status = _label(Status, milestone.status)
-    start = _day(milestone.actual_start or milestone.planned_start)
-    end = _day(milestone.actual_end or milestone.planned_end)
+    start = day_of(milestone.actual_start or milestone.planned_start)
+    end = day_of(milestone.actual_end or milestone.planned_end)
     report = f"  ·  *Report* {esc(progress.state_label)}" if progress is not None else ""
     lines = [f"*Version* {esc(version)}  ·  *Status* {esc(status)}{report}  ·  *Dates* {start} → {end}  ·  "
              f"*Owner* {user(milestone.owner_id)}"]
@@ -165,23 +162,23 @@ def _role_outcome(item: DmRole) -> str:
 def _role_block(milestone: Milestone, item: DmRole) -> list[Block]:
     name = f"*{esc(item.role)}*" + (f" (as delegate of {user(item.holder)})" if item.holder else "")
     if item.state == "open":
-        return [_section(f"{name} — waiting for your decision"), decision_buttons(item.request_id)]
+        return [text_block(f"{name} — waiting for your decision"), decision_buttons(item.request_id)]
     if item.state == "decided" and item.signoff is not None:
         signoff = item.signoff
         line = (f"{name} — {esc(Decision(signoff.decision).label)} by {user(signoff.approver_id)} on "
-                f"{_day(signoff.decided_at)} (revision {signoff.revision})")
+                f"{day_of(signoff.decided_at)} (revision {signoff.revision})")
         if signoff.conditions:
             line += "\n*Conditions:* " + "; ".join(esc(c) for c in signoff.conditions.splitlines())
         if signoff.reason:
             line += f"\n*Reason:* {esc(truncate(signoff.reason, 1000))}"
         if item.superseded_by:
             line += f"\n:arrows_counterclockwise: Superseded by revision {item.superseded_by}: a new request follows."
-        return [_section(line)]
+        return [text_block(line)]
     if item.state == "superseded":
-        return [_section(f"{name} — :arrows_counterclockwise: Superseded by revision {item.superseded_by or '—'}; "
+        return [text_block(f"{name} — :arrows_counterclockwise: Superseded by revision {item.superseded_by or '—'}; "
                          "a newer request replaces this one.")]
     why = "the role was given to someone else" if item.state == "reassigned" else "the owner changed who signs"
-    return [_section(f"{name} — :no_entry_sign: withdrawn: {why}. Nothing else is needed from you.")]
+    return [text_block(f"{name} — :no_entry_sign: withdrawn: {why}. Nothing else is needed from you.")]
 
 
 def request_dm(
@@ -192,18 +189,18 @@ def request_dm(
     names = " and ".join(f"*{esc(r.role)}*" for r in roles)
     waiting = [r for r in roles if r.state == "open"]
     if changes:
-        intro = (f":arrows_counterclockwise: *{_title(milestone)}* changed after you signed. Please review revision "
+        intro = (f":arrows_counterclockwise: *{title_of(milestone)}* changed after you signed. Please review revision "
                  f"{milestone.revision} and sign again as {names}.")
     else:
-        intro = f":memo: You are asked to sign off *{_title(milestone)}* as {names} (revision {milestone.revision})."
+        intro = f":memo: You are asked to sign off *{title_of(milestone)}* as {names} (revision {milestone.revision})."
     plain_roles = ", ".join(esc(r.role) for r in roles)
     text = (f"Sign-off requested: {esc(milestone.key)} as {plain_roles}" if waiting
             else f"Sign-off {esc(milestone.key)}: " + "; ".join(f"{esc(r.role)} {_role_outcome(r)}" for r in roles))
-    blocks: list[Block] = [_section(intro), _section("\n".join(summary_lines(milestone, progress)))]
+    blocks: list[Block] = [text_block(intro), text_block("\n".join(summary_lines(milestone, progress)))]
     if changes:
-        blocks.append(_context(f"Changed since you signed: {changes_line(changes)}"))
+        blocks.append(context_block(f"Changed since you signed: {changes_line(changes)}"))
     if empty:
-        blocks.append(_context(f":warning: {empty} section(s) of the report are still empty."))
+        blocks.append(context_block(f":warning: {empty} section(s) of the report are still empty."))
     button = report_button(link, "signoff_report")
     if button:
         blocks.append(button)
@@ -214,7 +211,7 @@ def request_dm(
         blocks.append({"type": "actions", "block_id": "signoff_all", "elements": [
             {"type": "button", "action_id": APPROVE_ALL, "text": plain(f"Approve all {len(waiting)} roles"),
              "value": value}]})
-    blocks.append(_context(f"Who signed so far: `/milestone signoffs {esc(milestone.key)}`"))
+    blocks.append(context_block(f"Who signed so far: `/milestone signoffs {esc(milestone.key)}`"))
     return text, blocks[:50]
 
 
@@ -231,15 +228,15 @@ def decision_modal(
         initial["due_date"] = default_due
     blocks: list[Block] = []
     if notice:
-        blocks.append(_section(f":warning: {notice}"))
-    blocks.append(_section(f"*{_title(milestone)}* — signing as *{esc(role)}*, revision {revision}."))
+        blocks.append(text_block(f":warning: {notice}"))
+    blocks.append(text_block(f"*{title_of(milestone)}* — signing as *{esc(role)}*, revision {revision}."))
     blocks.extend(field_blocks(decision_fields(decision), initial))
     meta = DecisionForm(request_id, decision, revision).pack(limit=PRIVATE_METADATA_LIMIT)
     return modal(DECISION_MODAL, title, blocks, submit=submit, private_metadata=meta)
 
 
 def approve_all_modal(milestone: Milestone, roles: list[str], request_id: int, revision: int) -> dict[str, Any]:
-    blocks = [_section(f"*{_title(milestone)}*, revision {revision}: approve as "
+    blocks = [text_block(f"*{title_of(milestone)}*, revision {revision}: approve as "
                        + " and ".join(f"*{esc(r)}*" for r in roles) + ".")]
     blocks.extend(field_blocks(decision_fields("approved"), {}))
     meta = ApproveAll(request_id, revision).pack(limit=PRIVATE_METADATA_LIMIT)
@@ -256,19 +253,6 @@ _STATE = {
 }
 
 
-def edit_notice(milestone: Milestone, progress: SignoffProgress, affected: list[RoleState]) -> str | None:
-    """What saving a change of substance will do, for the editor to confirm inside the modal; None: nothing."""
-    if not affected:
-        return None
-    people = sorted({p for r in affected for p in (r.slot.approver_id, r.slot.delegate_id) if p})
-    names = ", ".join(user(p) for p in people[:-1]) + (" and " if len(people) > 1 else "") + user(people[-1])
-    text = (f"{len(affected)} sign-off{'s' if len(affected) > 1 else ''} become outdated; {names} will be asked "
-            "again.")
-    if progress.accepted:
-        text += f" {esc(milestone.key)} is accepted: it is reopened (in review again) until they sign."
-    return text + " A typo fix? Mark the edit *editorial*: sign-offs stay valid and the sign-off table shows it."
-
-
 def _slot_line(role: RoleState, revision: int | None = None) -> str:
     slot = role.slot
     who = user(slot.approver_id) + (f" (delegate {user(slot.delegate_id)})" if slot.delegate_id else "")
@@ -283,7 +267,7 @@ def _slot_line(role: RoleState, revision: int | None = None) -> str:
         signer = f" by {user(current.approver_id)}" if current.approver_id != slot.approver_id else ""
         if role.signer_changed:
             signer += " _(role since reassigned)_"
-        line = f"{head} · {state}{signer} · {_day(current.decided_at)} · rev {current.revision}"
+        line = f"{head} · {state}{signer} · {day_of(current.decided_at)} · rev {current.revision}"
         if revision and current.revision < revision:
             line += f" (editorial edits since, now rev {revision})"
         if current.reason:
@@ -293,13 +277,13 @@ def _slot_line(role: RoleState, revision: int | None = None) -> str:
         old = Decision(role.outdated.decision).label
         return f"{head} · 🔄 Outdated ({esc(old)} on rev {role.outdated.revision}) — asked again"
     if role.asked_at is not None:
-        return f"{head} · ⏳ Waiting since {_day(role.asked_at)}"
+        return f"{head} · ⏳ Waiting since {day_of(role.asked_at)}"
     return f"{head} · ⏳ Not requested yet"
 
 
 def overall_line(milestone: Milestone, progress: SignoffProgress) -> str:
     if progress.accepted:
-        return (f":white_check_mark: *Accepted* on {_day(milestone.accepted_at)} at revision "
+        return (f":white_check_mark: *Accepted* on {day_of(milestone.accepted_at)} at revision "
                 f"{milestone.accepted_revision or milestone.revision} · {progress.label}.")
     return f"*{esc(progress.state_label)}* · {progress.label} · revision {milestone.revision}."
 
@@ -312,88 +296,19 @@ def status_blocks(milestone: Milestone, progress: SignoffProgress,
     text = f"Sign-off {esc(milestone.key)}: {overall}"
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"Sign-off · {esc(milestone.key)} {esc(milestone.name)}", 150)},
-        _section(overall),
+        text_block(overall),
     ]
     lines = [_slot_line(r, milestone.revision) for r in progress.roles] or ["No approvers yet."]
     for start in range(0, min(len(lines), 400), 10):
-        blocks.append(_section("\n".join(lines[start : start + 10])))
+        blocks.append(text_block("\n".join(lines[start : start + 10])))
     if canvas_url:
-        blocks.insert(2, _context(f":memo: <{canvas_url}|The whole report, kept current in a canvas>"))
+        blocks.insert(2, context_block(f":memo: <{canvas_url}|The whole report, kept current in a canvas>"))
     return text, blocks[:50]
 
 
 def accepted_notice(milestone: Milestone) -> str:
-    return (f":tada: *{_title(milestone)}* is accepted: every required role approved revision "
+    return (f":tada: *{title_of(milestone)}* is accepted: every required role approved revision "
             f"{milestone.accepted_revision or milestone.revision}.")
-
-
-# ---- the owner's DMs ------------------------------------------------------------------------------------------
-
-
-def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[ActionItem],
-                      link: str | None) -> tuple[str, list[Block]]:
-    """What the owner hears for a rejection or an approval with conditions."""
-    label = Decision(signoff.decision).label
-    head = (f"{esc(label)}: {user(signoff.approver_id)} decided on *{_title(milestone)}* as "
-            f"*{esc(signoff.role)}* (revision {signoff.revision}).")
-    lines = [head]
-    if signoff.reason:
-        lines.append(f"*Reason:* {esc(truncate(signoff.reason, 2000))}")
-    if conditions:
-        lines.append("*Conditions* (action items owned by you):\n" + "\n".join(
-            f"• {esc(truncate(i.description, 300))} — {user(i.owner_id)}, due {_day(i.due_date)}"
-            for i in conditions[:20]))
-    if signoff.comments:
-        lines.append(f"*Comments:* {esc(truncate(signoff.comments, 1000))}")
-    blocks: list[Block] = [_section("\n".join(lines))]
-    again: list[Block] = []
-    if signoff.decision == Decision.REJECTED:
-        blocks.append(_context(f"Edit the sections with `/milestone edit {esc(milestone.key)}`; the approvers are "
-                               "asked again once your edits settle, or at once with *Request again*."))
-        again = [{"type": "button", "action_id": OPEN_SECTIONS, "text": plain("Edit sections"),
-                  "value": MilestoneRef(milestone.id).pack()},
-                 {"type": "button", "action_id": REQUEST_AGAIN, "text": plain("Request again"),
-                  "value": RequestButton(milestone.id).pack()}]
-    button = report_button(link, "owner_report", *again)
-    if button:
-        blocks.append(button)
-    return f"{esc(milestone.key)}: {label} by the {esc(signoff.role)}", blocks
-
-
-def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list[Block]]:
-    blocks: list[Block] = [_section(accepted_notice(milestone))]
-    button = report_button(link, "owner_report")
-    if button:
-        blocks.append(button)
-    return f"{esc(milestone.key)} is accepted", blocks
-
-
-# ---- the completeness check -----------------------------------------------------------------------------------
-
-
-def _fill_in(milestone: Milestone, key: str, title: str) -> Block:
-    """One empty section and a button that opens its form (the sections feature's own button and value)."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": f"• {esc(title)}"},
-            "accessory": {"type": "button", "action_id": EDIT_SECTION, "text": plain("Fill in"),
-                          "value": section_value(milestone.id, get_section(key))}}
-
-
-def completeness_prompt(milestone: Milestone, empty: list[tuple[str, str]]) -> tuple[str, list[Block]]:
-    """The gate before asking: what is still empty (each with a button to fill it), then the two choices."""
-    text = f"{esc(milestone.key)} has {len(empty)} empty section(s). Fill them first, or request sign-off anyway?"
-    blocks = [_section(f":warning: *{_title(milestone)}* has {len(empty)} empty section(s), in the report's order:")]
-    blocks += [_fill_in(milestone, key, title) for key, title in empty[:40]]
-    blocks += [
-        _context("Comments & conditions and the document footer are filled during sign-off; they are not counted."),
-        {"type": "actions", "block_id": "signoff_confirm", "elements": [
-            {"type": "button", "action_id": OPEN_SECTIONS, "style": "primary",
-             "value": MilestoneRef(milestone.id).pack(),
-             "text": plain("Fill them first")},
-            {"type": "button", "action_id": CONFIRM_REQUEST, "value": RequestButton(milestone.id).pack(),
-             "text": plain("Request anyway")},
-        ]},
-    ]
-    return text, blocks
 
 
 # ---- Home and reminders ---------------------------------------------------------------------------------------
@@ -404,7 +319,7 @@ WaitingItem = tuple[Milestone, str, int, datetime, dict[str, dict[str, int]] | N
 
 def _pending_item(item: WaitingItem) -> list[Block]:
     milestone, role, request_id, asked, changes, link = item
-    blocks = [_section(f"*{_title(milestone)}* — sign as *{esc(role)}* · asked {_day(asked)} "
+    blocks = [text_block(f"*{title_of(milestone)}* — sign as *{esc(role)}* · asked {day_of(asked)} "
                        f"(revision {milestone.revision})"
                        + (f"\n_Changed since you signed:_ {changes_line(changes)}" if changes else "")),
               decision_buttons(request_id)]
@@ -422,17 +337,17 @@ def home_section(items: list[WaitingItem]) -> list[Block]:
     for item in items[:MAX_LISTED]:
         blocks.extend(_pending_item(item))
     if len(items) > MAX_LISTED:
-        blocks.append(_context(f"…and {len(items) - MAX_LISTED} more."))
+        blocks.append(context_block(f"…and {len(items) - MAX_LISTED} more."))
     return blocks
 
 
 def reminder_dm(items: list[WaitingItem]) -> tuple[str, list[Block]]:
     count = len(items)
     text = f"Reminder: {count} sign-off request(s) wait for you"
-    blocks: list[Block] = [_section(f":hourglass_flowing_sand: *{count} sign-off request(s) wait for you.* "
+    blocks: list[Block] = [text_block(f":hourglass_flowing_sand: *{count} sign-off request(s) wait for you.* "
                                     "The team cannot close the milestone until every role has signed.")]
     for item in items[:MAX_LISTED]:
         blocks.extend(_pending_item(item))
     if count > MAX_LISTED:
-        blocks.append(_context(f"…and {count - MAX_LISTED} more: see the App Home tab."))
+        blocks.append(context_block(f"…and {count - MAX_LISTED} more: see the App Home tab."))
     return text, blocks

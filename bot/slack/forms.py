@@ -156,3 +156,38 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
     """A small read-only modal: how to tell someone something where no message can go (Home, a modal)."""
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
     return modal(NOTICE_CALLBACK, title, blocks, submit=None, close="OK")
+
+
+# What Slack's `state.values` holds for each input element, and where a view takes it as the initial value.
+_TYPED_KEYS = {
+    "plain_text_input": ("value", "initial_value"),
+    "datepicker": ("selected_date", "initial_date"),
+    "static_select": ("selected_option", "initial_option"),
+    "radio_buttons": ("selected_option", "initial_option"),
+    "checkboxes": ("selected_options", "initial_options"),
+    "multi_static_select": ("selected_options", "initial_options"),
+    "users_select": ("selected_user", "initial_user"),
+    "multi_users_select": ("selected_users", "initial_users"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "channels_select": ("selected_channel", "initial_channel"),
+}
+
+
+def with_typed(blocks: list[Block], state_values: dict[str, dict[str, dict[str, Any]]]) -> list[Block]:
+    """Copies of `blocks` whose inputs start from what was typed (`view.state.values`, matched by block_id),
+    so a view re-drawn in place (a confirmation, a way back to the form) loses nothing."""
+    out: list[Block] = []
+    for block in blocks:
+        entries = list((state_values.get(block.get("block_id", "")) or {}).values())
+        if block.get("type") != "input" or not entries:
+            out.append(block)
+            continue
+        element = dict(block["element"])
+        keys = _TYPED_KEYS.get(element["type"])
+        if keys is not None:
+            typed = entries[0].get(keys[0])
+            element.pop(keys[1], None)
+            if typed not in (None, "", []):
+                element[keys[1]] = typed
+        out.append({**block, "element": element})
+    return out
