@@ -24,6 +24,7 @@ from typing import Literal
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
     ("details", "report_channel_id"),  # where the report is posted, not part of it
     ("details", "currency"),  # the unit of the budget's amounts, not a fact of its own
+    ("details", "post_final_report"),  # whether the final report is posted when accepted: a setting
 })
 
 ItemKind = Literal["objective", "lesson", "change", "task", "action", "condition", "link", "theme"]

@@ -109,12 +109,14 @@ _DELIVERABLE_BASE = ("name",)
 
 SECTIONS: tuple[Section, ...] = (
     _columns(
-        "details", "Milestone details", ("name", "version", "status", "report_channel_id", "currency"),
+        "details", "Milestone details",
+        ("name", "version", "status", "report_channel_id", "currency", "post_final_report"),
         help="The report's heading: name, version and status; the channel the report goes to; the budget's "
-        "currency.",
+        "currency; whether the final report is posted there when the milestone is accepted.",
         aliases=("header", "overview"),
-        # Until the report prints amounts in it, the currency is not report content (see reports.outline).
-        non_content=("report_channel_id", "currency"),
+        # Until the report prints amounts in it, the currency is not report content (see reports.outline);
+        # where and whether the final report is posted is the owner's setting, not part of the report.
+        non_content=("report_channel_id", "currency", "post_final_report"),
     ),
     _columns(
         "summary", "Executive summary", ("executive_summary",),
