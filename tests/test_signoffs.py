@@ -314,8 +314,8 @@ def test_all_roles_approved_accepts_once_and_tells_the_channel(
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "milestone.accepted")).all() == [
             "milestone.accepted"]
     assert "Accepted" in json.dumps(status_message(slack, db, milestone_id)["blocks"])
-    # The status message was posted once (then edited); the acceptance once. (The report feature's
-    # on_accepted hook may post the final report as well.)
+    # The status message was posted once (then edited); the acceptance once, in its thread; the final report
+    # once, for the owner (tests/test_signoffs_final.py).
     assert len([c for c in channel_posts(slack) if str(c.params["text"]).startswith("Sign-off M-001")]) == 1
 
 

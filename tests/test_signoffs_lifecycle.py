@@ -123,7 +123,9 @@ def test_the_report_lifecycle_reads_the_same_in_the_status_message_and_the_matri
         milestone = session.get(Milestone, milestone_id)
         assert milestone is not None and milestone.accepted_revision == milestone.revision
     assert f"Accepted* on {date.today():%Y-%m-%d} at revision {milestone.revision}" in _status(slack, db, milestone_id)
-    # The acceptance is told in the status message's thread, not as a new top-level post.
+    # The acceptance is told in the status message's thread, not as a new top-level post. (The final report
+    # goes to the same channel, so one of the two waits a second: Slack's pace of one post a second.)
+    slack.wait_for("chat.postMessage", 1, where=lambda c: "is accepted" in str(c.params.get("text")))
     thread = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == CHANNEL
               and "is accepted" in str(c.params.get("text"))]
     assert len(thread) == 1 and thread[0].params.get("thread_ts") == status_message(slack, db, milestone_id)["ts"]
