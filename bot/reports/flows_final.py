@@ -121,6 +121,8 @@ def _post_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
     if milestone is None:
         return
     milestone.final_report_channel, milestone.final_report_ts = posted.channel, posted.ts
+    session.add(ReportPost(milestone_id=milestone.id, posted_by=milestone.owner_id, channel_id=posted.channel,
+                           revision=milestone.accepted_revision or milestone.revision, message_ts=posted.ts))
     audit.record(session, milestone, ACTOR, "report.final_posted",
                  detail={"channel": posted.channel, "ts": posted.ts, "revision": milestone.accepted_revision,
                          "posted_for": milestone.owner_id})
@@ -208,7 +210,7 @@ def _send_files(client: WebClient, outgoing: outbox.Outgoing) -> Posted:
 
 
 def _files_sent(session: Session, delivery: Delivery, posted: Posted) -> None:
-    """One record per post (Home's recent reports), showing the revision its thread holds now."""
+    """The post's one record (Home's recent reports) shows the revision its thread holds now."""
     milestone = _milestone(session, delivery)
     if milestone is None:
         return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.reports.service import NOT_PROVIDED, Report, fmt_num, fmt_signed
-from bot.slack.text import esc, truncate, user
+from bot.reports.service import NOT_PROVIDED, Report, final_report_channel, fmt_num, fmt_signed
+from bot.slack.text import channel, esc, truncate, user
+from models import Milestone
 
 VIEW_REPORT_ACTION = "report_view_full"
 SUMMARY_EXCERPT = 500  # characters of the executive summary shown in the message
@@ -125,3 +126,15 @@ def final_withdrawn(r: Report, withdrawn_at: int, posted_for: str) -> tuple[str,
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Posted for {user(posted_for)}.{accepted}"}]},
     ]
     return text, blocks
+
+
+def final_report_note(milestone: Milestone) -> str | None:
+    """For the owner's acceptance DM: what happens to the final report in the channel (their checkbox)."""
+    where = final_report_channel(milestone)
+    if not where:
+        return None
+    edit = f"`/milestone edit {esc(milestone.key)} details`"
+    if not milestone.post_final_report:
+        return f"The final report is not posted to {channel(where)}: that is turned off in the details ({edit})."
+    return (f"The final report is posted for you in {channel(where)}, with the full report in its thread: one "
+            f"post, updated if the milestone is accepted again. You can turn it off in the details ({edit}).")

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
-from bot.reports.service import final_report_channel
+from bot.reports.views import final_report_note
 from bot.sections.service import get_section
 from bot.sections.views import EDIT_SECTION, section_value
 from bot.signoffs.content import section_titles as content_section_titles
@@ -17,7 +17,7 @@ from bot.signoffs.decisions import decision_fields
 from bot.signoffs.service import DecisionValue, DmRole, RoleState, SignoffProgress
 from bot.slack.forms import Block, field_blocks, modal, plain
 from bot.slack.payloads import PRIVATE_METADATA_LIMIT, Payload
-from bot.slack.text import channel, esc, truncate, user
+from bot.slack.text import esc, truncate, user
 from models import ActionItem, Decision, Milestone, SignOff, Status, Version
 
 DECISION_MODAL = "signoff_decision"
@@ -355,23 +355,9 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
     return f"{esc(milestone.key)}: {label} by the {esc(signoff.role)}", blocks
 
 
-def _final_report_line(milestone: Milestone) -> str | None:
-    """What happens to the final report in the channel (the owner's checkbox in the milestone's details)."""
-    where = final_report_channel(milestone)
-    if not where:
-        return None
-    edit = f"`/milestone edit {esc(milestone.key)} details`"
-    if not milestone.post_final_report:
-        return f"The final report is not posted to {channel(where)}: that is turned off in the details ({edit})."
-    if milestone.final_report_ts:
-        return f"The final report's post in {channel(where)} now shows this revision."
-    return (f"The final report is posted for you in {channel(where)}, with the full report in its thread "
-            f"(you can turn that off in the details: {edit}).")
-
-
 def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list[Block]]:
     blocks: list[Block] = [_section(accepted_notice(milestone))]
-    line = _final_report_line(milestone)
+    line = final_report_note(milestone)
     if line:
         blocks.append(_context(line))
     button = report_button(link, "owner_report")
