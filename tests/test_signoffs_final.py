@@ -13,17 +13,25 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import send_owed, sweep
 from bot.deps import make_deps
 from bot.settings import Settings
-from models import AuditEvent, Delivery, DeliveryStatus, Milestone, ReportPost, SignOff, utcnow
+from models import AuditEvent, Milestone, ReportPost, SignOff, utcnow
 from tests.conftest import CHANNEL, wait_until_owed_work_is_done, wait_until_quiet
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackSender
-from tests.test_signoffs import button_value, dm, dm_posts, make_milestone, open_and_submit, request_signoff
+from tests.test_signoffs import (
+    button_value,
+    dm,
+    dm_posts,
+    final_report_sent,
+    make_milestone,
+    open_and_submit,
+    request_signoff,
+)
 from tests.test_signoffs_faults import _kill, _restart_and_sweep, web  # noqa: F401 (the `web` fixture)
 
 ROLES = {"Technical Lead": "UTECH", "QA Lead": "UQA"}
@@ -54,26 +62,11 @@ def _thread_files(slack: FakeSlack, ts: str) -> list[str]:
     return sorted(f["filename"] for f in slack.files.values() if f.get("thread_ts") == ts)
 
 
-def _settled(db: sessionmaker[Session], slack: FakeSlack, timeout: float = 60.0) -> None:
-    """Everything the final report owes is out (its PDF renders for seconds without a Slack call)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with db() as session:
-            busy = session.scalar(select(func.count()).select_from(Delivery).where(
-                Delivery.kind.like("final_report%"),
-                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.CLAIMED])))
-        if not busy:
-            wait_until_quiet(slack, idle=0.3)
-            return
-        time.sleep(0.1)
-    raise AssertionError("the final report's messages were not sent in time")
-
-
 def _approve_all(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
     for user in ROLES.values():
         open_and_submit(bot, slack, user, "signoff_approve", {})
         wait_until_quiet(slack, idle=0.3)
-    _settled(db, slack)
+    final_report_sent(db, slack)
 
 
 def _accepted(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], milestone_id: int) -> None:
@@ -162,7 +155,7 @@ def test_the_checkbox_off_posts_no_final_report_and_outdates_no_sign_off(
 
     open_and_submit(bot, slack, "UQA", "signoff_approve", {})
     wait_until_quiet(slack, idle=0.3)
-    _settled(db, slack)
+    final_report_sent(db, slack)
     with db() as session:
         assert session.get(Milestone, milestone_id).accepted_at is not None  # type: ignore[union-attr]
     assert _finals(slack) == []
@@ -179,7 +172,7 @@ def test_a_late_edit_withdraws_the_acceptance_in_the_post_and_re_acceptance_upda
     accepted_at = _revision(db, milestone_id)
 
     _edit_summary(bot, slack, "Shipped the beta, two weeks late.")  # a change of substance after acceptance
-    _settled(db, slack)
+    final_report_sent(db, slack)
     withdrawn_at = _revision(db, milestone_id)
     (post,) = _finals(slack)
     assert post["ts"] == first["ts"] and "edited" in post
@@ -211,7 +204,7 @@ def test_a_role_added_after_acceptance_edits_the_post_to_say_the_acceptance_was_
 
     bot.command("signoff M-001 reassign Security <@UADMIN|ada>")
     slack.wait_for("response_url", 1, where=lambda c: "no longer accepted" in str(c.params.get("text")))
-    _settled(db, slack)
+    final_report_sent(db, slack)
     (post,) = _finals(slack)
     assert f"Acceptance withdrawn at revision {revision}" in _shown(post) and "2 of 3 approved" in _shown(post)
     assert not [c for c in slack.calls_to("chat.postMessage")[posts:] if c.params.get("channel") == CHANNEL
@@ -246,7 +239,7 @@ def test_killed_between_the_commit_and_the_send_the_final_report_is_posted_once(
         time.sleep(0.02)
     _kill(web[0])
     lines = _restart_and_sweep(web, database_url, slack, settings, tmp_path)
-    _settled(db, slack)
+    final_report_sent(db, slack)
 
     (final,) = _finals(slack)
     assert "Posted for <@UOWNER>" in _shown(final)

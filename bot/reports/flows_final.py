@@ -25,7 +25,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core import audit, deliveries
 from bot.deps import Deps
@@ -36,6 +36,7 @@ from bot.reports.service import final_report_channel, load_report
 from bot.slack import outbox
 from bot.slack.notifier import DeliveryError, Posted
 from models import AuditEvent, Delivery, DeliveryStatus, Milestone, ReportPost
+from models.db import read_scope
 
 log = logging.getLogger(__name__)
 
@@ -178,13 +179,17 @@ def _owe_files(session: Session, milestone: Milestone, delivery: Delivery) -> No
 
 
 def _render_files(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
-    """Nothing once that revision is no longer the accepted one (the files would not be the final report)."""
+    """Nothing once that revision is no longer the accepted one (the files would not be the final report).
+    The report itself is read by the sender, in a read-only transaction of its own: a claim's transaction
+    (on SQLite, the write lock) is not held while it loads."""
     milestone = _milestone(session, delivery)
+    revision = (delivery.payload or {}).get("revision")
     if milestone is None or milestone.accepted_at is None or not milestone.final_report_ts \
-            or milestone.accepted_revision != (delivery.payload or {}).get("revision"):
+            or milestone.accepted_revision != revision:
         return None
+    reader = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
     return outbox.Outgoing("files", milestone.final_report_channel or "", "", thread_ts=milestone.final_report_ts,
-                           data={"report": load_report(session, milestone.id)})
+                           data={"milestone": milestone.id, "revision": revision, "reader": reader})
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,11 @@ class FilesPosted(Posted):
 
 def _send_files(client: WebClient, outgoing: outbox.Outgoing) -> Posted:
     """Outside any transaction: the Markdown file, then the PDF (best effort), into the post's thread."""
-    report = (outgoing.data or {})["report"]
+    data = outgoing.data or {}
+    with read_scope(data["reader"]) as session:
+        report = load_report(session, data["milestone"])
+    if report.accepted_revision != data["revision"] or report.revision != data["revision"]:
+        raise DeliveryError("report_changed")  # edited meanwhile: the next try finds out whether it still applies
     thread = outgoing.thread_ts or ""
     try:
         response = client.files_upload_v2(
