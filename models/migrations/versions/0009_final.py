@@ -17,11 +17,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not alembic's batch mode: on SQLite batch mode may copy the table and drop the old one,
+# and with foreign keys on, dropping `milestones` deletes every row that cascades from it (audit events,
+# editors, sections…). Adding a column with a constant default and dropping one (SQLite ≥ 3.35) need no copy.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('milestones', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('post_final_report', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('final_report_channel', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('final_report_ts', sa.String(length=32), nullable=True))
+    op.add_column('milestones', sa.Column('post_final_report', sa.Boolean(), nullable=False,
+                                          server_default=sa.true()))
+    op.add_column('milestones', sa.Column('final_report_channel', sa.String(length=32), nullable=True))
+    op.add_column('milestones', sa.Column('final_report_ts', sa.String(length=32), nullable=True))
     _remember_final_posts()
 
 
@@ -45,7 +50,6 @@ def _remember_final_posts() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('milestones', schema=None) as batch_op:
-        batch_op.drop_column('final_report_ts')
-        batch_op.drop_column('final_report_channel')
-        batch_op.drop_column('post_final_report')
+    op.drop_column('milestones', 'final_report_ts')
+    op.drop_column('milestones', 'final_report_channel')
+    op.drop_column('milestones', 'post_final_report')
