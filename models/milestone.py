@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Choice, UTCDateTime, field, utcnow
@@ -77,6 +77,12 @@ class Milestone(Base):
     # template's, only where code creates a milestone without saying.
     currency: Mapped[str] = field("Currency", required=True, max_length=3, placeholder="USD", default="USD",
                                   hint="The budget's currency: a three-letter code such as USD or EUR.")
+    # The owner's choice: the final report is posted to the channel once, when the milestone is accepted.
+    post_final_report: Mapped[bool] = field(
+        "Post the final report to the channel when accepted", "bool", type_=Boolean, default=True,
+        server_default=true(), nullable=False,
+        hint="Posted once, for the owner, with the full report in its thread; a re-acceptance updates that post.",
+    )
     owner_id: Mapped[str] = mapped_column(String(32), index=True)
 
     executive_summary: Mapped[str | None] = field(
@@ -112,6 +118,9 @@ class Milestone(Base):
     # The one sign-off status message in the channel, updated in place.
     signoff_status_channel: Mapped[str | None] = mapped_column(String(32))
     signoff_status_ts: Mapped[str | None] = mapped_column(String(32))
+    # The one final-report post in the channel (bot.reports.flows_final), edited in place after it is out.
+    final_report_channel: Mapped[str | None] = mapped_column(String(32))
+    final_report_ts: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -11,12 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import create_app
 from bot.demo import create_demo
 from bot.reports.service import load_report
 from bot.reports.views import summary
-from bot.settings import Settings
-from bot.slack.client import make_web_client
 from models import Milestone, ReportPost
 from tests.conftest import CHANNEL, CHANNEL_NOT_IN
 from tests.fakeslack import FakeSlack, blocks_text_length, validate_blocks
@@ -192,22 +189,6 @@ def test_a_failed_file_upload_is_reported_and_the_summary_not_posted_twice(
     assert len(slack.calls_to("chat.postMessage")) == 1
     (record,) = posts(db)
     assert record.file_id is None and record.message_ts
-
-
-def test_the_final_report_is_posted_once_when_the_milestone_is_accepted(
-    settings: Settings, slack: FakeSlack, db: sessionmaker[Session], milestone: int
-) -> None:
-    _app, deps = create_app(settings)
-    client = make_web_client(settings)
-    for hook in deps.on_accepted:
-        if hook.__name__ == "post_final_report":
-            hook(client, milestone, "USPONSOR")
-            hook(client, milestone, "USPONSOR")  # a repeated hook call must not post again
-    (post,) = slack.calls_to("chat.postMessage")
-    assert post.params["blocks"][0]["text"]["text"].startswith("✅ Final report: M-042")
-    assert len(slack.calls_to("files.completeUploadExternal")) == 2  # the Markdown file and the PDF, once
-    assert [(p.posted_by, p.channel_id) for p in posts(db)] == [("USPONSOR", CHANNEL)]
-    deps.engine.dispose()
 
 
 def test_people_not_yet_cached_are_named_from_slack_in_the_posted_report(

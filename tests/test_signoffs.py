@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import send_owed, sweep
@@ -34,7 +35,7 @@ from models import (
     SignOffRequest,
     utcnow,
 )
-from tests.conftest import CHANNEL
+from tests.conftest import CHANNEL, wait_until_quiet
 from tests.fakeslack import Call, FakeSlack
 from tests.harness import TEAM_ID, SlackSender
 
@@ -122,6 +123,21 @@ def dm_posts(slack: FakeSlack, user: str) -> list[Call]:
 def sweep_later(settings: Settings, minutes: float) -> list[str]:
     """One outbox sweep, `minutes` from now (past a settle window or an expired claim)."""
     return sweep(make_deps(settings), utcnow() + timedelta(minutes=minutes), jobs=[("outbox", send_owed)])
+
+
+def final_report_sent(db: sessionmaker[Session], slack: FakeSlack, timeout: float = 60.0) -> None:
+    """Wait until the final report an acceptance owes is out, files included (its PDF renders for seconds
+    without a Slack call, so "quiet" is not enough), before a step that sweeps with the clock moved on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db() as session:
+            busy = session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.kind.like("final_report%"), Delivery.status.in_(["pending", "claimed"])))
+        if not busy:
+            wait_until_quiet(slack, idle=0.3)
+            return
+        time.sleep(0.1)
+    raise AssertionError("the final report's messages were not sent in time")
 
 
 def channel_posts(slack: FakeSlack) -> list[Call]:
@@ -239,6 +255,7 @@ def test_content_change_after_approval_outdates_and_asks_again(
     open_and_submit(bot, slack, "UTECH", "signoff_approve", {})
     slack.wait_for("chat.update", 2)
     slack.wait_for("chat.postMessage", 3)  # DM, status, "accepted" notice
+    final_report_sent(db, slack)  # before the clock is moved on
     with db() as session:
         assert session.get(Milestone, milestone_id).accepted_at is not None  # type: ignore[union-attr]
         old_hash = session.scalars(select(SignOff)).one().content_hash
@@ -329,8 +346,8 @@ def test_all_roles_approved_accepts_once_and_tells_the_channel(
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "milestone.accepted")).all() == [
             "milestone.accepted"]
     assert "Accepted" in json.dumps(status_message(slack, db, milestone_id)["blocks"])
-    # The status message was posted once (then edited); the acceptance once. (The report feature's
-    # on_accepted hook may post the final report as well.)
+    # The status message was posted once (then edited); the acceptance once, in its thread; the final report
+    # once, for the owner (tests/test_signoffs_final.py).
     assert len([c for c in channel_posts(slack) if str(c.params["text"]).startswith("Sign-off M-001")]) == 1
 
 

@@ -23,7 +23,7 @@ from bot.deps import make_deps
 from bot.sections.service import get_section
 from bot.settings import Settings
 from models import ApprovalSlot, Milestone, utcnow
-from tests.conftest import CHANNEL, wait_until_quiet
+from tests.conftest import CHANNEL, wait_until_owed_work_is_done, wait_until_quiet
 from tests.fakeslack import FakeSlack
 from tests.harness import TEAM_ID, SlackSender
 
@@ -132,9 +132,14 @@ def _request(bot: SlackSender, slack: FakeSlack) -> None:
 
 
 def _settle(settings: Settings, slack: FakeSlack) -> None:
-    """The clock's outbox sweep, eleven minutes on: past the settle window of re-asks."""
-    sweep(make_deps(settings), utcnow() + timedelta(minutes=11), jobs=[("outbox", send_owed)])
+    """The clock's outbox sweep, eleven minutes on: past the settle window of re-asks. It waits for the
+    messages the web process is still sending (a report's PDF renders for seconds without a Slack call):
+    eleven minutes on, their claims would look abandoned and be taken over mid-send."""
+    deps = make_deps(settings)
+    wait_until_owed_work_is_done(deps.sessions)
+    sweep(deps, utcnow() + timedelta(minutes=11), jobs=[("outbox", send_owed)])
     wait_until_quiet(slack)
+    deps.engine.dispose()
 
 
 def _count(slack: FakeSlack) -> dict[str, Counter[str]]:
@@ -208,3 +213,5 @@ def test_a_milestone_life_counts_messages_per_person(
     channel = counts[CHANNEL]
     assert channel["status"] == 1  # one status message, edited in place
     assert channel["acceptance"] == 0  # acceptance is told in the status message's thread
+    assert channel["reports"] == 1  # the final report, posted for the owner once, edited on re-acceptance
+    assert channel["new messages"] == 2

@@ -1,8 +1,10 @@
-"""`/milestone report <ID> [#channel] [preview]`, and the final report posted when a milestone is accepted.
+"""`/milestone report <ID> [#channel] [preview]`, the report's buttons, and the final report's files after an
+acceptance.
 
 Posting: a summary message in the channel (bot.reports.views), then the full Markdown report as a file in
 that message's thread (files_upload_v2), then a ReportPost record. The HTML page is linked from the
-summary's button with a signed, expiring link served by bot.reports.pages.
+summary's button with a signed, expiring link served by bot.reports.pages. The final report, posted for
+the owner when the milestone is accepted, goes through the outbox instead (bot.reports.flows_final).
 """
 
 from __future__ import annotations
@@ -10,27 +12,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial, update_wrapper
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from bot.core import audit, deliveries
+from bot.core import audit
 from bot.core.access import ensure_can_edit, get_by_key
 from bot.core.errors import DomainError, InvalidInput, NotFound
 from bot.deps import Deps
 from bot.milestones.views import POST_REPORT, PREVIEW_REPORT, MilestoneRef
-from bot.reports import views
-from bot.reports.flows import attach_pdf
+from bot.reports import flows_final, views
+from bot.reports.flows import attach_pdf, compile_report
 from bot.reports.links import report_url
 from bot.reports.rendering import render_markdown
-from bot.reports.service import Report, load_report
+from bot.reports.service import Report
 from bot.settings import Settings
-from bot.slack import outbox
 from bot.slack.forms import modal
 from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.permissions import admin_flag, load_milestone
@@ -38,16 +37,12 @@ from bot.slack.replies import open_or_push, team_of, tell
 from bot.slack.router import CommandContext, mention_id
 from bot.slack.text import channel as channel_ref
 from bot.slack.text import esc
-from bot.slack.users import fetch_user, store_profile
-from models import Delivery, Milestone, ReportPost, utcnow
+from models import Milestone, ReportPost, utcnow
 
 log = logging.getLogger(__name__)
-FINAL_REPORT = "final_report"
 PREVIEW_ACTION = PREVIEW_REPORT  # button, value: MilestoneRef (App Home, show)
 POST_ACTION = POST_REPORT  # button, value: MilestoneRef, after a confirmation
 PREVIEW_CALLBACK = "report_preview_modal"
-# users.info look-ups per report for people whose names are not cached (the rest show as ids).
-MAX_NAME_LOOKUPS = 30
 USAGE = "Usage: `/milestone report M-042` · `/milestone report M-042 #channel` · `/milestone report M-042 preview`"
 # Slack's answers that mean "the bot cannot post there" and what the person can do about it.
 CHANNEL_ERRORS = {
@@ -75,28 +70,9 @@ def report_link(settings: Settings, report: Report, now: datetime | None = None)
     return report_url(settings, report.milestone_id, report.revision, now or utcnow())
 
 
-def compile_report(deps: Deps, client: WebClient, milestone_id: int) -> Report:
-    """The report, after filling the name cache for the people it names (bounded).
-
-    Names are fetched from Slack between two short transactions, so no database lock (on SQLite, the
-    write lock) is held while users.info answers.
-    """
-    with deps.session() as session:
-        report = load_report(session, milestone_id)
-    if not report.unknown_users:
-        return report
-    fetched = {user_id: fetch_user(client, user_id) for user_id in sorted(report.unknown_users)[:MAX_NAME_LOOKUPS]}
-    with deps.session() as session:
-        for user_id, user in fetched.items():
-            store_profile(session, user_id, user)
-        return load_report(session, milestone_id)
-
-
-def publish(
-    client: WebClient, deps: Deps, report: Report, markdown: str, channel: str, *, posted_by: str, final: bool = False
-) -> Published:
+def publish(client: WebClient, deps: Deps, report: Report, markdown: str, channel: str, *, posted_by: str) -> Published:
     """Summary message, then the Markdown file in its thread, then the record. Raises NotPosted."""
-    text, blocks = views.summary(report, report_link(deps.settings, report), posted_by=posted_by, final=final)
+    text, blocks = views.summary(report, report_link(deps.settings, report), posted_by=posted_by)
     try:
         posted = Notifier(client).post(channel, text, blocks)
     except DeliveryError as error:
@@ -122,7 +98,7 @@ def publish(
         milestone = session.get(Milestone, report.milestone_id)
         session.add(ReportPost(milestone_id=report.milestone_id, posted_by=posted_by, channel_id=posted.channel,
                                revision=report.revision, message_ts=posted.ts, file_id=file_id))
-        audit.record(session, milestone, posted_by, "report.final_posted" if final else "report.posted",
+        audit.record(session, milestone, posted_by, "report.posted",
                      detail={"channel": posted.channel, "ts": posted.ts, "file_id": file_id,
                              "revision": report.revision, "file_error": file_error})
     return Published(posted.channel, posted.ts, file_id, file_error)
@@ -230,55 +206,9 @@ def post_clicked(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) 
                        f"{channel_ref(published.channel)}.")
 
 
-def owe_final_report(session: Session, milestone: Milestone, now: datetime) -> int | None:
-    """Record, in the transaction that accepts the milestone, that its final report is owed (once per
-    revision); None when there is no report channel or it is already owed."""
-    if not milestone.report_channel_id:
-        return None
-    channel = milestone.report_channel_id
-    return deliveries.owe(session, kind=FINAL_REPORT, recipient_id=channel,
-                          subject=f"milestone:{milestone.id}:rev{milestone.revision}", local_date=now.date(), now=now,
-                          op="report", target=channel, payload={}, team_id=milestone.team_id)
-
-
-def _claim_final(deps: Deps, milestone_id: int, now: datetime) -> tuple[int, str] | None:
-    """The owed final report, claimed (and committed) before any Slack call; None if it is someone else's."""
-    with deps.session() as session:
-        milestone = session.get(Milestone, milestone_id)
-        if milestone is None or not milestone.report_channel_id:
-            log.info("milestone %s accepted; no report channel, so no final report posted", milestone_id)
-            return None
-        owed = owe_final_report(session, milestone, now)
-        if owed is None:  # owed already (by the accepting transaction, or a twin hook): claim that one
-            owed = session.scalar(select(Delivery.id).where(
-                Delivery.kind == FINAL_REPORT, Delivery.recipient_id == milestone.report_channel_id,
-                Delivery.subject == f"milestone:{milestone.id}:rev{milestone.revision}"))
-        claimed = deliveries.claim(session, owed, now) if owed is not None else None
-        return (claimed.id, milestone.report_channel_id) if claimed is not None else None
-
-
-def post_final_report(deps: Deps, client: WebClient, milestone_id: int, actor_id: str) -> None:
-    """After the last required approval: the final report, once per revision, in the milestone's channel."""
-    claimed = _claim_final(deps, milestone_id, utcnow())
-    if claimed is None:
-        return  # already posted (or being posted) for this revision
-    delivery_id, channel = claimed
-    try:
-        report = compile_report(deps, client, milestone_id)
-        markdown = render_markdown(report)
-    except Exception as error:
-        with deps.session() as session:
-            deliveries.mark_failed(session, delivery_id, f"report could not be compiled: {error}")
-        raise
-    try:
-        published = publish(client, deps, report, markdown, channel, posted_by=actor_id, final=True)
-    except NotPosted as error:
-        log.warning("final report for %s not posted: %s", report.key, error)
-        with deps.session() as session:
-            deliveries.mark_failed(session, delivery_id, str(error))
-        return
-    with deps.session() as session:
-        deliveries.mark_sent(session, delivery_id, channel=published.channel, ts=published.ts, now=utcnow())
+def final_report_files(deps: Deps, client: WebClient, milestone_id: int, actor_id: str) -> None:
+    """After an acceptance was delivered: the final report's files in its post's thread (deps.on_accepted)."""
+    flows_final.send_owed_files(deps, client, milestone_id)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -293,10 +223,5 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.VIEW_REPORT_ACTION)(view_report_clicked)
     app.action(PREVIEW_ACTION)(partial(preview_clicked, deps))
     app.action(POST_ACTION)(partial(post_clicked, deps))
-    deps.on_accepted.append(update_wrapper(partial(post_final_report, deps), post_final_report))
-
-
-# A final report is published in several calls (summary, then the file); one whose sender died is left for
-# the owner to post again rather than half-posted twice.
-outbox.register(FINAL_REPORT, render=lambda _session, _delivery: None)
+    deps.on_accepted.append(partial(final_report_files, deps))
 

@@ -201,7 +201,8 @@ def _header(c: _Ctx) -> dict[str, Any]:
         milestone_id=m.id, team_id=m.team_id, key=m.key, name=m.name, version_label=_label(Version, m.version),
         status=m.status, status_label=_label(Status, m.status), channel_id=m.report_channel_id, currency=m.currency,
         owner_id=m.owner_id, revision=m.revision or 1, generated_at=c.now, accepted_at=m.accepted_at,
-        executive_summary=_text(m.executive_summary), fields=_scalar_fields(c), people=dict(c.names),
+        accepted_revision=m.accepted_revision, executive_summary=_text(m.executive_summary),
+        fields=_scalar_fields(c), people=dict(c.names),
         state=report_state(m),
     )
 

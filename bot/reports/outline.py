@@ -23,6 +23,7 @@ from typing import Literal
 # Fields of the section forms that the report does not show, and why.
 NOT_IN_REPORT: frozenset[tuple[str, str]] = frozenset({
     ("details", "report_channel_id"),  # where the report is posted, not part of it
+    ("details", "post_final_report"),  # whether the final report is posted when accepted: a setting
 })
 # Fields the report shows as the unit of other fields' values rather than as facts of their own: every money
 # cell is written in the milestone's currency (`$82,500`, `€82,500`, `12,500 CHF`; bot.core.formats.money),

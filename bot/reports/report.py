@@ -105,6 +105,7 @@ class Report:
     revision: int
     generated_at: datetime
     accepted_at: datetime | None
+    accepted_revision: int | None  # the revision last accepted (kept when the acceptance is withdrawn)
     executive_summary: str | None
     objectives: list[ObjectiveRow]
     criteria: list[CriterionRow]

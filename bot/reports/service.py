@@ -25,6 +25,13 @@ from bot.reports.formatting import (
 from bot.reports.links import LinkExpired, LinkInvalid, LinkTarget, report_url, sign_link, verify_link
 from bot.reports.loading import find_milestone, load_report
 from bot.reports.report import Report
+from models import Milestone
+
+
+def final_report_channel(milestone: Milestone) -> str | None:
+    """Where the final report goes: where it already is, else the report channel, else the status message's."""
+    return milestone.final_report_channel or milestone.report_channel_id or milestone.signoff_status_channel
+
 
 __all__ = [
     "NOT_PROVIDED",
@@ -34,6 +41,7 @@ __all__ = [
     "LinkTarget",
     "Report",
     "SignoffRow",
+    "final_report_channel",
     "find_milestone",
     "fmt_date",
     "fmt_days",

@@ -109,15 +109,17 @@ _DELIVERABLE_BASE = ("name",)
 
 SECTIONS: tuple[Section, ...] = (
     _columns(
-        "details", "Milestone details", ("name", "version", "status", "report_channel_id", "currency"),
+        "details", "Milestone details",
+        ("name", "version", "status", "report_channel_id", "currency", "post_final_report"),
         help="The report's heading: name, version and status; the channel the report goes to; the budget's "
-        "currency.",
+        "currency; whether the final report is posted there when the milestone is accepted.",
         aliases=("header", "overview"),
         # The currency is content: the report prints every amount in it (`€82,500`), so changing it changes
         # what approvers signed (a new revision; their sign-offs are outdated). The same for a milestone with
         # no amounts yet, where nothing shows the change: one rule per field, as the sign-off's content hash
         # (bot.signoffs.content) reads every field whatever the rows.
-        non_content=("report_channel_id",),
+        # Where and whether the final report is posted is the owner's setting, not part of the report.
+        non_content=("report_channel_id", "post_final_report"),
     ),
     _columns(
         "summary", "Executive summary", ("executive_summary",),

@@ -6,7 +6,9 @@ Messages (outbox kinds), each rendered from the database at send time (bot.signo
   (ASK_EDIT) as roles are decided, withdrawn or superseded;
 - STATUS: the one status message per milestone in its channel, edited in place (STATUS_EDIT);
 - ACCEPTED: the acceptance, in the status message's thread; OWNER: the owner's DM for a rejection, an
-  approval with conditions, and acceptance.
+  approval with conditions, and acceptance;
+- the final report (bot.reports.flows_final): posted once on acceptance, edited when the acceptance is
+  withdrawn or given again.
 Re-asks after a change of substance wait SIGNOFF_SETTLE_MINUTES; changes within that window push them back,
 so a burst of edits asks each approver once.
 """
@@ -27,6 +29,7 @@ from bot.assignments import views as assignment_views
 from bot.canvas.service import canvas_owed
 from bot.core import deliveries
 from bot.deps import Deps
+from bot.reports import flows_final
 from bot.reports.service import report_url
 from bot.signoffs import content, edits, rounds, views_owner
 from bot.signoffs import jobs as messages
@@ -122,6 +125,11 @@ class Owed:
         self._owe(messages.OWNER, milestone.owner_id, f"accepted:m{milestone.id}:r{revision}", op="post",
                   target=milestone.owner_id, payload={"accepted": milestone.id, "link": self.link()})
 
+    def final_report(self) -> None:
+        """The final report's one post: owed on acceptance (if the owner wants it), edited after (withdrawn,
+        accepted again)."""
+        self.ids.append(flows_final.owe(self.session, self.milestone, self.now, self.link()))
+
     def _settling(self) -> Any:
         return select(Delivery.id).where(
             Delivery.kind.in_([messages.ASK, messages.ASK_EDIT]), Delivery.subject.like(f"%:m{self.milestone.id}:%"),
@@ -199,6 +207,8 @@ def change_role(deps: Deps, client: WebClient, milestone_id: int, verb: str, rol
         dm_ids = owed.asks(change.new_requests)
         if milestone.signoff_status_ts or milestone.signoff_status_channel:
             owed.status()
+        if change.acceptance_withdrawn:
+            owed.final_report()
     return change, deliver(deps, client, owed.ids), dm_ids
 
 
@@ -213,11 +223,13 @@ def after_decision(deps: Deps, session: Session, result: DecisionResult, now: da
     owed.decision(signoff.id, signoff.decision)
     if result.accepted_now:
         owed.accepted()
+        owed.final_report()
     return owed.ids
 
 
 def accepted_hooks(deps: Deps, client: WebClient, milestone_id: int, actor_id: str) -> None:
-    """Other features' reactions to acceptance (the final report), after the commit."""
+    """Other features' reactions to acceptance (the canvas, the final report's files), after the commit and
+    the delivery of what the acceptance owed."""
     for hook in deps.on_accepted:
         try:
             hook(client, milestone_id, actor_id)
@@ -241,6 +253,8 @@ def owe_after_change(deps: Deps, session: Session, milestone_id: int, actor_id: 
     owed.ask_edits(earlier_requests(session, [r.request_id for r in result.new_requests]), not_before=settle)
     owed.ask_edits(result.refreshed)
     owed.status()
+    if result.acceptance_withdrawn:
+        owed.final_report()
     return owed.ids
 
 

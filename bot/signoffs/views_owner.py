@@ -5,6 +5,7 @@ sign-off will do. Every piece of user text goes through `esc`; button values are
 from __future__ import annotations
 
 from bot.milestones.views import OPEN_SECTIONS, MilestoneRef
+from bot.reports.views import final_report_note
 from bot.sections.service import get_section
 from bot.sections.views import EDIT_SECTION, section_value
 from bot.signoffs.content import EmptyHeading, SectionAsk
@@ -61,6 +62,9 @@ def owner_decision_dm(milestone: Milestone, signoff: SignOff, conditions: list[A
 
 def owner_accepted_dm(milestone: Milestone, link: str | None) -> tuple[str, list[Block]]:
     blocks: list[Block] = [text_block(accepted_notice(milestone))]
+    line = final_report_note(milestone)  # where the final report goes, or that it is turned off
+    if line:
+        blocks.append(context_block(line))
     button = report_button(link, "owner_report")
     if button:
         blocks.append(button)

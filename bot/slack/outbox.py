@@ -163,7 +163,10 @@ def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Re
             try:
                 with deps.session() as session:
                     batch = deliveries.claim_due(session, now, limit=SWEEP_BATCH_PER_SENDER * workers)
-                with deps.read() as session:
+                # A renderer may note what it built on its row (kept only when built inside a claim); in this
+                # read-only transaction that note is dropped, and must never be flushed: on SQLite a flush
+                # would need the write lock and fail the whole batch while a writer holds it.
+                with deps.read() as session, session.no_autoflush:
                     built = [(claimed, *_build(session, claimed.id)) for claimed in batch]
             except SQLAlchemyError as error:  # claims stand; their leases run out and a later pass sends them
                 log.warning("outbox: could not claim or build a batch: %s", error)

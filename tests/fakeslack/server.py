@@ -51,6 +51,9 @@ class HttpServer(FakeCore):
         self._drops: dict[str, int] = {}  # method -> answers still to drop
         self._limits: dict[str, tuple[int, float]] = {}  # method or "*" -> (calls, per seconds)
         self._window: dict[str, collections.deque[float]] = {}
+        # (path, raw body) of every request as it arrives, before `latency_ms`: a test can tell that a call
+        # is in flight (a process killed now still gets it stored, as real Slack would).
+        self.arrived: list[tuple[str, bytes]] = []
 
     # Requests being served and when the last one ended: a call is recorded with the time it arrived, so
     # a slow one (latency, a held 429) still running must not look like quiet (tests' wait_until_quiet).
@@ -105,6 +108,8 @@ class HttpServer(FakeCore):
         body = req.rfile.read(length) if length else b""
         headers = dict(req.headers.items())
         url = urlsplit(req.path)
+        with self._lock:
+            self.arrived.append((url.path, body))
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if url.path.startswith("/api/"):
