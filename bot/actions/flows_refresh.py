@@ -14,12 +14,12 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot.actions import history, service, views
-from bot.actions.reminders import Failure, record_items
+from bot.actions.reminders import Failure
 from bot.core.workdays import local_date
 from bot.deps import Deps
 from bot.home.flows import publish_home
 from bot.slack import outbox
-from bot.slack.notifier import DeliveryError, Notifier, Posted
+from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.text import esc, truncate
 from models import ActionItem, ActionStatus, Delivery, Milestone, utcnow
 
@@ -53,11 +53,11 @@ def render_assignment(session: Session, delivery: Delivery) -> outbox.Outgoing |
     return outbox.Outgoing("post", delivery.target or item.owner_id, text, blocks)
 
 
-def _record_items(session: Session, delivery: Delivery, _result: Posted | str) -> None:
-    record_items(session, delivery.id, [int(i) for i in (delivery.payload or {}).get("item_ids") or []])
+def _items(delivery: Delivery) -> list[int]:
+    return [int(i) for i in (delivery.payload or {}).get("item_ids") or []]
 
 
-outbox.register(service.KIND_ASSIGNED, render=render_assignment, on_sent=_record_items, on_failed=_record_items)
+outbox.register(service.KIND_ASSIGNED, render=render_assignment, items=_items)
 
 
 def deliver_assignment(deps: Deps, client: WebClient, delivery_id: int | None) -> str | None:

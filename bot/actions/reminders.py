@@ -18,15 +18,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, is_overdue, overdue_since
 from bot.core.workdays import WorkHours, is_working_day, is_working_time, local_now, working_days_between
-from models import ActionItem, ActionStatus, Delivery, DeliveryItem, DeliveryStatus, Milestone, UserProfile
+from models import ActionItem, ActionStatus, Delivery, DeliveryStatus, Milestone, UserProfile
 
 # UTC+14 (Kiribati) is the furthest ahead any time zone gets: nobody's "today" is later than this.
 _MAX_AHEAD = timedelta(hours=14)
@@ -311,22 +310,3 @@ def _settled_keys(session: Session, now: datetime, due: Sequence[Due | Held]) ->
         for kind, recipient, subject, day, status, lease_until in rows
         if status != DeliveryStatus.CLAIMED or lease_until >= now
     }
-
-
-def record_items(session: Session, delivery_id: int, item_ids: list[int]) -> None:
-    """The reminder history: which items a delivery named. One multi-row insert, idempotent."""
-    if not item_ids:
-        return
-    rows = [{"delivery_id": delivery_id, "action_item_id": i} for i in sorted(set(item_ids))]
-    for start in range(0, len(rows), 500):
-        insert_ignore_many(session, rows[start : start + 500])
-
-
-def insert_ignore_many(session: Session, rows: list[dict[str, int]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(cast(Table, DeliveryItem.__table__)).values(rows).on_conflict_do_nothing(
-            index_elements=["delivery_id", "action_item_id"]
-        )
-    )

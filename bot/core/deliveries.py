@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -86,9 +86,10 @@ class Owed:
 
 
 def owe_many(session: Session, messages: list[Owed], now: datetime) -> dict[tuple[str, str, str, date], int]:
-    """Record a batch in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite
-    ≥ 3.35); returns the ids of the rows this call inserted, by (kind, recipient, subject, local date). Rows
-    another sweep owed first are simply absent: they are that sweep's to send."""
+    """Record a batch (`INSERT … ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite ≥ 3.35, sent as
+    SQLAlchemy's "insertmanyvalues": one compiled statement, the rows in pages of 1,000); returns the ids of
+    the rows this call inserted, by (kind, recipient, subject, local date). Rows another sweep owed first are
+    simply absent: they are that sweep's to send."""
     if not messages:
         return {}
     rows = [
@@ -97,15 +98,15 @@ def owe_many(session: Session, messages: list[Owed], now: datetime) -> dict[tupl
          "target": m.target, "payload": m.payload, "team_id": m.team_id, "detail": m.detail}
         for m in messages
     ]
+    table = cast(Table, Delivery.__table__)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Delivery)
-        .values(rows)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["kind", "recipient_id", "subject", "local_date"])
-        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date)
+        .returning(table.c.id, table.c.kind, table.c.recipient_id, table.c.subject, table.c.local_date)
     )
-    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in session.execute(statement)}
+    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in session.execute(statement, rows)}
 
 
 def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = LEASE) -> Claimed | None:
@@ -200,6 +201,19 @@ def mark_sent(
     _record_items(session, delivery_id, item_ids)
 
 
+def mark_sent_many(session: Session, sent: list[tuple[int, str, str]], now: datetime) -> None:
+    """`mark_sent` for a batch of (id, channel, ts) in one executemany (one round trip on psycopg)."""
+    if not sent:
+        return
+    table = cast(Table, Delivery.__table__)
+    session.execute(
+        update(table).where(table.c.id == bindparam("sent_id"))
+        .values(status=DeliveryStatus.SENT, sent_at=now, channel=bindparam("sent_channel"),
+                message_ts=bindparam("sent_ts"), error=None),
+        [{"sent_id": i, "sent_channel": channel, "sent_ts": ts} for i, channel, ts in sent],
+    )
+
+
 def mark_failed(session: Session, delivery_id: int, error: str, item_ids: list[int] | None = None) -> None:
     """Slack refused for good (user_not_found, account_inactive…): keep the error so it can be shown."""
     session.execute(
@@ -220,6 +234,16 @@ def release(session: Session, delivery_id: int, error: str, now: datetime) -> No
 
 
 def _record_items(session: Session, delivery_id: int, item_ids: list[int] | None) -> None:
-    for item_id in item_ids or []:
-        insert_ignore(session, DeliveryItem.__table__, {"delivery_id": delivery_id, "action_item_id": item_id},
-                      conflict=["delivery_id", "action_item_id"])
+    record_items(session, {delivery_id: item_ids or []})
+
+
+def record_items(session: Session, named: dict[int, list[int]]) -> None:
+    """The reminder history: which action items each delivery named. One idempotent executemany."""
+    rows = [{"delivery_id": delivery_id, "action_item_id": item_id}
+            for delivery_id, item_ids in named.items() for item_id in sorted(set(item_ids))]
+    if not rows:
+        return
+    table = cast(Table, DeliveryItem.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).on_conflict_do_nothing(index_elements=["delivery_id", "action_item_id"]), rows)
