@@ -188,14 +188,13 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta = LE
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    table = cast(Table, Delivery.__table__)  # a Core statement: the ORM's bulk-update bookkeeping is not needed
     rows = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
-                attempts=Delivery.attempts + 1)
-        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date,
-                   Delivery.attempts)
-        .execution_options(synchronize_session=False)
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease, attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.kind, table.c.recipient_id, table.c.subject, table.c.local_date,
+                   table.c.attempts)
     ).all()
     return [Claimed(r.id, f"{r.kind}:{r.recipient_id}:{r.subject}:{r.local_date.isoformat()}", r.attempts > 1)
             for r in sorted(rows, key=lambda r: r.id)]

@@ -297,10 +297,9 @@ class _Marks:
     named: dict[int, list[int]] = field(default_factory=dict)
 
 
-def _apply(session: Session, outcome: _Outcome, now: datetime, marks: _Marks) -> Result:
+def _apply(session: Session, outcome: _Outcome, now: datetime, marks: _Marks, delivery: Delivery | None) -> Result:
     """Record one outcome in the caller's transaction, with the kind's after-send or after-fail hook."""
     delivery_id, summary = outcome.claimed.id, outcome.summary
-    delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return Result(delivery_id, *summary, "skipped")
     kind = KINDS.get(delivery.kind, Kind())
@@ -337,9 +336,9 @@ def _record_all(deps: Deps, outcomes: list[_Outcome], now: datetime, tries: int 
         try:
             with deps.session() as session:
                 ids = [outcome.claimed.id for outcome in outcomes]
-                session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()  # one read; get() finds them
+                rows = {row.id: row for row in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
                 marks = _Marks()
-                results = [_apply(session, outcome, now, marks) for outcome in outcomes]
+                results = [_apply(session, outcome, now, marks, rows.get(outcome.claimed.id)) for outcome in outcomes]
                 deliveries.mark_sent_many(session, marks.sent, now)
                 deliveries.record_items(session, marks.named)
                 return results
