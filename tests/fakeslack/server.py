@@ -26,6 +26,10 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as Slack's API: a client may send many calls on one connection (every answer has its
+    # Content-Length; a dropped answer closes the connection).
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall between
 
     def do_POST(self) -> None:
         self.server.fake._serve(self)
