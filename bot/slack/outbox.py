@@ -23,10 +23,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -35,13 +33,15 @@ from bot.core import deliveries
 from bot.deps import Deps
 from bot.slack.client import without_blind_retries
 from bot.slack.notifier import DeliveryError, Notifier, Posted
-from bot.slack.pacing import SendGate
+from bot.slack.outbox_slack import EVENT_TYPE as EVENT_TYPE
+from bot.slack.outbox_slack import GATE as GATE
+from bot.slack.outbox_slack import MAX_RATE_LIMITED_TRIES as MAX_RATE_LIMITED_TRIES
+from bot.slack.outbox_slack import Outgoing as Outgoing
+from bot.slack.outbox_slack import find_sent, send_paced
 from models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "milestone_bot_outbox"
-HISTORY_LOOKBACK = 100  # messages of the target conversation searched for a key before a re-send
 # Slack's answers that will not change by trying again.
 PERMANENT_ERRORS = frozenset({
     "user_not_found", "account_inactive", "user_disabled", "channel_not_found", "not_in_channel", "is_archived",
@@ -59,19 +59,6 @@ PERMANENT_ERRORS = frozenset({
 def is_permanent(code: str) -> bool:
     """One classification for every sender: permanent refusals are recorded; the rest are tried again."""
     return code in PERMANENT_ERRORS
-
-
-@dataclass
-class Outgoing:
-    """One Web API call: `post` to a channel or a user id (their DM), or `update` a message in place."""
-
-    op: str
-    channel: str
-    text: str
-    blocks: list[dict[str, Any]] | None = None
-    ts: str | None = None
-    thread_ts: str | None = None
-    data: dict[str, Any] | None = None  # what a kind with its own sender needs (a canvas's Markdown and id)
 
 
 @dataclass
@@ -132,9 +119,6 @@ def outgoing_of(delivery: Delivery) -> Outgoing | None:
 # ---- sending ----------------------------------------------------------------------------------------------
 
 
-# One gate per process: every sender thread of the web process or the clock shares Slack's limits.
-GATE = SendGate()
-MAX_RATE_LIMITED_TRIES = 6
 # Claimed and not yet recorded, per sender: what a crash of the sweep can strand until the leases run out
 # (then the next sweep takes them over, looking in Slack's history before sending again).
 SWEEP_BATCH_PER_SENDER = 4
@@ -275,13 +259,13 @@ def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing 
         return _Outcome(claimed, summary, skipped=True)
     own_sender = KINDS.get(summary[0], Kind()).send
     if claimed.takeover and outgoing.op == "post" and own_sender is None:
-        found = _find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
+        found = find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
         if found is not None:
             return _Outcome(claimed, summary, posted=found, found=True)
     try:
         if own_sender is not None:  # not a chat message (a canvas): the kind makes its own calls
             return _Outcome(claimed, summary, posted=own_sender(client, outgoing))
-        return _Outcome(claimed, summary, posted=_send(Notifier(client), outgoing, claimed.key))
+        return _Outcome(claimed, summary, posted=send_paced(Notifier(client), outgoing, claimed.key))
     except DeliveryError as error:
         return _Outcome(claimed, summary, code=error.code)
     except Exception as error:  # the connection dropped after the client's retries: Slack may have it
@@ -362,48 +346,6 @@ def _claim_and_build(
         except SQLAlchemyError as error:
             log.warning("outbox: could not claim %s (try %d): %s", delivery_id, attempt + 1, error)
             time.sleep(0.1 * (attempt + 1))
-    return None
-
-
-def _send(notifier: Notifier, outgoing: Outgoing, key: str) -> Posted:
-    """One call within Slack's limits; a 429 pauses every sender of the method, then this one tries again."""
-    metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
-    method = "chat.update" if outgoing.op == "update" else "chat.postMessage"
-    for attempt in range(MAX_RATE_LIMITED_TRIES):
-        GATE.wait(method, outgoing.channel if outgoing.op == "post" else None)
-        try:
-            if outgoing.op == "update":
-                assert outgoing.ts is not None
-                return notifier.update(outgoing.channel, outgoing.ts, outgoing.text, outgoing.blocks,
-                                       metadata=metadata)
-            return notifier.post(outgoing.channel, outgoing.text, outgoing.blocks, thread_ts=outgoing.thread_ts,
-                                 metadata=metadata)
-        except DeliveryError as error:
-            if error.retry_after is None or attempt == MAX_RATE_LIMITED_TRIES - 1:
-                raise
-            GATE.pause(method, error.retry_after)
-    raise AssertionError("unreachable")
-
-
-def _find_sent(client: WebClient, channel: str, key: str, thread_ts: str | None = None) -> Posted | None:
-    """The message with this key, if Slack already has it (a sender died between Slack's answer and our mark).
-    A thread reply is looked for among the thread's replies: Slack's history lists top-level messages only."""
-    try:
-        if channel.startswith(("U", "W")):
-            channel = client.conversations_open(users=channel)["channel"]["id"]
-        if thread_ts:
-            history = client.conversations_replies(channel=channel, ts=thread_ts, limit=HISTORY_LOOKBACK,
-                                                   include_all_metadata=True)
-        else:
-            history = client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK,
-                                                   include_all_metadata=True)
-    except SlackApiError as error:
-        log.warning("outbox: could not read the history of %s: %s", channel, error.response.get("error"))
-        return None
-    for message in history.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
-            return Posted(channel, message["ts"])
     return None
 
 
