@@ -181,6 +181,7 @@ def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Re
                 results += _record_all(deps, finished, now)
                 heartbeat.discard([outcome.claimed.id for outcome in finished])
                 finished, recorded_at = [], time.monotonic()
+                drained = False  # what was just recorded may owe more (an on_sent hook): look again
             if drained and not flying and not finished:
                 break
     GATE.forget_idle()
