@@ -168,7 +168,7 @@ for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY):  # KIND_ASSIGNED: bot/
 def _refresh_profiles(ctx: JobContext) -> None:
     """users.info for people whose cached time zone is missing or a day old, each outside any transaction."""
     with ctx.deps.session() as session:
-        stale = stale_profiles(session, utcnow())
+        stale = stale_profiles(session, ctx.now, clock=utcnow())
     refresh_profiles(ctx.deps, ctx.client, list(stale))
 
 

@@ -102,10 +102,11 @@ def _open_candidates(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def stale_profiles(session: Session, now: datetime) -> list[str]:
-    """People the sweep needs a time zone for whose cached profile is missing or older than a day:
+def stale_profiles(session: Session, now: datetime, *, clock: datetime | None = None) -> list[str]:
+    """People the sweep at `now` needs a time zone for whose cached profile is missing or older than a day
+    by `clock` (the real time: `remind --now` may pretend another moment, but a cache's age is real):
     owners of candidate items and the owners of their milestones. One query."""
-    cutoff = now - PROFILE_MAX_AGE
+    cutoff = (clock or now) - PROFILE_MAX_AGE
     owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
     rows = session.execute(
         select(ActionItem.owner_id, owner_p.fetched_at, Milestone.owner_id, lead_p.fetched_at)
@@ -273,13 +274,16 @@ def _escalation(escalations: dict[str, Due], lead: str, lead_tz: str | None, now
 
 
 def _latest_failures(session: Session, now: datetime, owners: set[str]) -> list[Failure]:
-    """Owners whose most recent digest (within the window) failed for good. One query over recent digests."""
+    """Owners whose most recent digest (within the window) failed for good. One query, over the recent
+    digests of owners with a failure among them only (usually none: the query then returns nothing)."""
     if not owners:
         return []
     since = (now - FAILURE_WINDOW).date()
+    recent = (Delivery.kind == KIND_DIGEST) & (Delivery.local_date >= since)
+    failed = select(Delivery.recipient_id).where(recent, Delivery.status == DeliveryStatus.FAILED)
     rows = session.execute(
         select(Delivery.recipient_id, Delivery.local_date, Delivery.status, Delivery.error)
-        .where(Delivery.kind == KIND_DIGEST, Delivery.local_date >= since)
+        .where(recent, Delivery.recipient_id.in_(failed.scalar_subquery()))
         .order_by(Delivery.recipient_id, Delivery.local_date)
     )
     latest: dict[str, tuple[date, str, str | None]] = {}
