@@ -17,7 +17,9 @@ action reminders); `--processes 2` starts two `milestone-bot remind` processes a
 clocks would. Prints, per database: select, select + claim (recording every message in the outbox, then
 forgetting it), the first sweep's wall time, Slack calls by method, 429s, duplicates (must be 0) and messages
 per second against the configured limit, a second sweep the same day (must make 0 Slack calls), and one line:
-`sweep: <db> <N> messages, <S> s, <R> msg/s, <D> duplicates`.
+`sweep: <db> <N> messages, <S> s, <R> msg/s, <D> duplicates`. Each phase also prints its CPU time (user + sys
+of the bot's process or processes; the fake Slack's separately; the database server's not at all) and the
+sweep the machine's load average, so wall times measured on a busy machine can be judged.
 """
 
 from __future__ import annotations
@@ -69,11 +71,13 @@ def _fake_slack(conn: Any, owners: int, latency_ms: float, rate_limit: tuple[flo
         for n in range(owners):  # the fake answers user_not_found for people it does not know, as Slack does
             fake.add_user(f"UO{n:05d}", tz="UTC")
         conn.send(fake.base_url)
+        cpu_at_reset = _cpu(resource.RUSAGE_SELF)
         while True:
             command = conn.recv()
             if command == "stop":
                 return
             if command == "reset":
+                cpu_at_reset = _cpu(resource.RUSAGE_SELF)
                 fake.reset()
                 fake.latency_ms = latency_ms
                 if rate_limit:
@@ -86,7 +90,14 @@ def _fake_slack(conn: Any, owners: int, latency_ms: float, rate_limit: tuple[flo
             limited = sum(1 for c in calls if c.response.get("error") == "ratelimited")
             delivered = Counter(c.response.get("channel") for c in calls
                                 if c.method == "chat.postMessage" and c.response.get("ok"))
-            conn.send((dict(by_method), limited, sum(delivered.values()), sum(n - 1 for n in delivered.values())))
+            conn.send((dict(by_method), limited, sum(delivered.values()), sum(n - 1 for n in delivered.values()),
+                       _cpu(resource.RUSAGE_SELF) - cpu_at_reset))
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU seconds of this process (all its threads) or of its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _fill(deps: Deps, items: int, overdue: int, owners: int) -> None:
@@ -131,12 +142,13 @@ def _fill(deps: Deps, items: int, overdue: int, owners: int) -> None:
           f"in {time.perf_counter() - t0:.1f} s")
 
 
-def _select_and_claim(deps: Deps) -> tuple[float, float, int]:
-    """The sweep's selection, then recording every message in the outbox in batches (one statement each)."""
-    t0 = time.perf_counter()
+def _select_and_claim(deps: Deps) -> tuple[float, float, int, float, float]:
+    """The sweep's selection, then recording every message in the outbox in batches (one statement each);
+    wall and CPU seconds of this process for the selection and for both."""
+    t0, cpu0 = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
     with deps.read() as session:
         due = select_due(session, NOW, deps.settings)
-    selected = time.perf_counter() - t0
+    selected, selected_cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
     claimed = 0
     for start in range(0, len(due), CLAIM_BATCH):
         batch = [deliveries.Owed(kind=m.kind, recipient_id=m.recipient_id, subject=m.subject,
@@ -144,15 +156,16 @@ def _select_and_claim(deps: Deps) -> tuple[float, float, int]:
                  for m in due[start : start + CLAIM_BATCH]]
         with deps.session() as session:
             claimed += len(deliveries.owe_many(session, batch, NOW))
-    total = time.perf_counter() - t0
+    total, total_cpu = time.perf_counter() - t0, _cpu(resource.RUSAGE_SELF) - cpu0
     with deps.session() as session:  # forget them: the sweep below does it for real
         session.execute(delete(DeliveryItem))
         session.execute(delete(Delivery))
-    return selected, total, claimed
+    return selected, total, claimed, selected_cpu, total_cpu
 
 
-def _sweep(deps: Deps, url: str, fake_url: str, processes: int) -> float:
-    t0 = time.perf_counter()
+def _sweep(deps: Deps, url: str, fake_url: str, processes: int) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of the sending process(es) (this one, or the `remind` children)."""
+    t0, cpu0 = time.perf_counter(), _cpu(resource.RUSAGE_SELF if processes == 1 else resource.RUSAGE_CHILDREN)
     if processes == 1:
         sweep(deps, NOW)
     else:
@@ -162,10 +175,11 @@ def _sweep(deps: Deps, url: str, fake_url: str, processes: int) -> float:
         runs = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL) for _ in range(processes)]
         for run in runs:
             run.wait()
-    return time.perf_counter() - t0
+    who = resource.RUSAGE_SELF if processes == 1 else resource.RUSAGE_CHILDREN
+    return time.perf_counter() - t0, _cpu(who) - cpu0
 
 
-def _stats(fake: Any) -> tuple[dict[str, int], int, int, int]:
+def _stats(fake: Any) -> tuple[dict[str, int], int, int, int, float]:
     fake.send("stats")
     return fake.recv()  # type: ignore[no-any-return]
 
@@ -181,22 +195,26 @@ def bench(url: str, fake: Any, fake_url: str, args: argparse.Namespace) -> None:
     deps = make_deps(settings)
     try:
         _fill(deps, args.items, args.overdue, args.owners)
-        selected, claimed_in, claimed = _select_and_claim(deps)
-        print(f"  select: {selected * 1000:.0f} ms; select + claim {claimed:,} messages: {claimed_in * 1000:.0f} ms")
+        selected, claimed_in, claimed, selected_cpu, claimed_cpu = _select_and_claim(deps)
+        print(f"  select: {selected * 1000:.0f} ms (CPU {selected_cpu * 1000:.0f} ms); select + claim {claimed:,} "
+              f"messages: {claimed_in * 1000:.0f} ms (CPU {claimed_cpu * 1000:.0f} ms)")
         fake.send("reset")
         fake.recv()
-        elapsed = _sweep(deps, url, fake_url, args.processes)
-        calls, limited, delivered, duplicates = _stats(fake)
+        elapsed, cpu = _sweep(deps, url, fake_url, args.processes)
+        calls, limited, delivered, duplicates, fake_cpu = _stats(fake)
         rate = delivered / elapsed if elapsed else 0.0
         limit = f" (limit {args.rate_limit})" if args.rate_limit else " (no rate limit)"
         print(f"  first sweep: {elapsed:.1f} s, {delivered:,} messages to {args.owners:,} owners, "
               f"{rate:.1f} msg/s{limit}; 429s: {limited}; duplicates: {duplicates}")
-        print(f"  Slack calls by method: {calls}")
+        print(f"  first sweep CPU (user+sys): bot {cpu:.1f} s ({cpu / max(delivered, 1) * 1000:.1f} ms a message), "
+              f"fake Slack {fake_cpu:.1f} s")
+        print(f"  Slack calls by method: {calls}; load average {os.getloadavg()[0]:.1f}")
         fake.send("reset")
         fake.recv()
-        second = _sweep(deps, url, fake_url, 1)
+        second, second_cpu = _sweep(deps, url, fake_url, 1)
         calls2, *_rest = _stats(fake)
-        print(f"  second sweep the same day: {second * 1000:.0f} ms, Slack calls: {sum(calls2.values())}")
+        print(f"  second sweep the same day: {second * 1000:.0f} ms (CPU {second_cpu * 1000:.0f} ms), "
+              f"Slack calls: {sum(calls2.values())}")
         if delivered != args.owners or duplicates or sum(calls2.values()):
             print("  !! unexpected counts")
         print(f"sweep: {backend} {delivered} messages, {elapsed:.1f} s, {rate:.1f} msg/s, {duplicates} duplicates")

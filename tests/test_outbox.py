@@ -114,6 +114,25 @@ def test_many_messages_go_out_concurrently_each_once(deps: Deps, slack: FakeSlac
     assert Counter(c.params["channel"] for c in slack.calls_to("chat.postMessage")) == Counter(people)
 
 
+def test_a_sweep_longer_than_its_window_sends_each_once_on_connections_kept_open(
+    deps: Deps, slack: FakeSlack
+) -> None:
+    """The pipeline claims ahead and records in batches: more rows than it may hold claimed at once all go,
+    each once, recorded sent; every sender keeps one connection to Slack for all its messages."""
+    workers = deps.settings.send_concurrency
+    people = [f"UW{n:03d}" for n in range(2 * outbox.SWEEP_BATCH_PER_SENDER * workers + 5)]
+    for person in people:
+        slack.add_user(person)
+    ids = [owe(deps, person) for person in people]
+    slack.latency_ms = 20
+    connections = slack.connections
+    results = outbox.sweep(deps, make_web_client(deps.settings))
+    assert Counter(r.status for r in results) == {"sent": len(people)}
+    assert Counter(c.params["channel"] for c in slack.calls_to("chat.postMessage")) == Counter(people)
+    assert {status(deps, i).status for i in ids} == {DeliveryStatus.SENT}
+    assert slack.connections - connections <= workers  # not one connection per message
+
+
 def test_a_429_pauses_the_method_and_the_message_still_goes_once(deps: Deps, slack: FakeSlack) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=1, times=1)
     delivery_id = owe(deps, "UEDITOR")

@@ -14,7 +14,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot.actions import history, service, views
-from bot.actions.reminders import Failure, record_items
+from bot.actions.reminders import Failure
 from bot.assignments.service import with_milestones
 from bot.assignments.views import digest_groups
 from bot.core.workdays import local_date
@@ -22,7 +22,7 @@ from bot.deps import Deps
 from bot.home.flows import publish_home
 from bot.reports.links import report_url
 from bot.slack import outbox
-from bot.slack.notifier import DeliveryError, Notifier, Posted
+from bot.slack.notifier import DeliveryError, Notifier
 from bot.slack.text import esc, truncate
 from models import ActionItem, ActionStatus, AssignmentState, Delivery, Milestone, utcnow
 
@@ -56,11 +56,11 @@ def render_assignment(session: Session, delivery: Delivery) -> outbox.Outgoing |
     return outbox.Outgoing("post", delivery.target or item.owner_id, text, blocks)
 
 
-def _record_items(session: Session, delivery: Delivery, _result: Posted | str) -> None:
-    record_items(session, delivery.id, [int(i) for i in (delivery.payload or {}).get("item_ids") or []])
+def _items(delivery: Delivery) -> list[int]:
+    return [int(i) for i in (delivery.payload or {}).get("item_ids") or []]
 
 
-outbox.register(service.KIND_ASSIGNED, render=render_assignment, on_sent=_record_items, on_failed=_record_items)
+outbox.register(service.KIND_ASSIGNED, render=render_assignment, items=_items)
 
 
 def deliver_assignment(deps: Deps, client: WebClient, delivery_id: int | None) -> str | None:

@@ -1,13 +1,16 @@
 """Scheduled job: overdue action-item digests, escalations and weekly channel summaries, each sent once.
-Each person's digest also lists the report sections they were asked for that are overdue (bot.assignments),
-so a person gets one reminder a day, with Snooze and "Can't do it" beside each section.
 
 One sweep: refresh the time zones it needs (users.info, cached a day, outside any transaction) → select what
 is due (bot.actions.reminders, a few set-based queries) → in batches, record each message in the outbox
-(bot.core.deliveries.owe: a row unique per kind, recipient, subject and local date, with its text) and
-commit → send them through the one send-once path (bot.slack.outbox), which marks each sent, failed for good
-(shown to the milestone owner in their next escalation) or released for the next sweep. A sweep that was
-down catches up, since keys are per local day; a sweep killed mid-way leaves its rows for the next one.
+(bot.core.deliveries.owe_many: a row unique per kind, recipient, subject and local date, one statement per
+batch) with what it will say (the items as selected; the text and blocks are rendered from them when it is
+sent, by the senders' pipeline, not before anything can go out) → send them through the one send-once path
+(bot.slack.outbox), which marks each sent, failed for good (shown to the milestone owner in their next
+escalation) or released for the next sweep. A sweep that was down catches up, since keys are per local day;
+a sweep killed mid-way leaves its rows for the next one.
+
+Each person's digest also lists the report sections they were asked for that are overdue (bot.assignments),
+so a person gets one reminder a day, with Snooze and "Can't do it" beside each section.
 """
 
 from __future__ import annotations
@@ -22,15 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.actions.reminders import Due, Held, record_items, select_due, stale_profiles
+from bot.actions.reminders import Due, Failure, Held, OverdueItem, select_due, stale_profiles
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY
-from bot.actions.views import Block, digest_message, escalation_message, line_from_overdue, weekly_message
+from bot.actions.views import ItemLine, digest_message, escalation_message, weekly_message
 from bot.assignments.service import reminded, with_milestones
 from bot.assignments.views import digest_groups
 from bot.core import deliveries
 from bot.slack import outbox
 from bot.slack.jobs import JobContext
-from bot.slack.notifier import Posted
 from bot.slack.users import refresh_profiles
 from models import Delivery, UserProfile, utcnow
 
@@ -45,12 +47,11 @@ def run(ctx: JobContext) -> list[str]:
     _refresh_profiles(ctx)
     with ctx.deps.read() as session:
         due = select_due(session, ctx.now, ctx.deps.settings)
-        sections = _sections(session, due)  # rendered while their rows are loaded
     lines: list[str] = []
     described: dict[int, Due] = {}
     for start in range(0, len(due), CLAIM_BATCH):
         batch = due[start : start + CLAIM_BATCH]
-        owed = _owe(ctx, batch, sections)
+        owed = _owe(ctx, batch)
         if owed is None:  # lock timeouts: another sweep is busy; the next sweep retries
             lines.append(f"skipped {len(batch)} reminders: database busy, the next sweep retries")
             continue
@@ -85,32 +86,29 @@ def held(ctx: JobContext) -> list[str]:
     return lines
 
 
-def _sections(session: Session, due: list[Due]) -> dict[tuple[str, str, str, date], list[list[Block]]]:
-    """Each digest's overdue sections, drawn by bot.assignments (one statement for all of them)."""
-    found = with_milestones(session, sorted({i for message in due for i in message.assignments}))
-    return {message.key: digest_groups([found[i] for i in message.assignments if i in found], message.local_date)
-            for message in due if message.assignments}
-
-
-def _owe(ctx: JobContext, batch: list[Due], sections: dict[tuple[str, str, str, date], list[list[Block]]],
-         tries: int = 3) -> dict[int, Due] | None:
+def _owe(ctx: JobContext, batch: list[Due], tries: int = 3) -> dict[int, Due] | None:
     """Record a batch in the outbox in one statement; already-owed messages (another sweep's) are skipped."""
     after = ctx.deps.settings.escalate_after_working_days
-    messages = []
-    for message in batch:
-        text, blocks = render(message, after, sections.get(message.key, []))
-        messages.append(deliveries.Owed(
+    messages = [
+        deliveries.Owed(
             kind=message.kind, recipient_id=message.recipient_id, subject=message.subject,
             local_date=message.local_date, target=message.recipient_id,
-            payload={"text": text, "blocks": blocks, "item_ids": message.item_ids,
-                     "assignments": message.assignments}, detail=_detail(message, after),
-        ))
+            payload={"item_ids": message.item_ids, "lines": [_snapshot(item) for item in message.items],
+                     "assignments": message.assignments},
+            detail=_detail(message, after),
+        )
+        for message in batch
+    ]
     by_key = {(m.kind, m.recipient_id, m.subject[:64], m.local_date): m for m in batch}
     for attempt in range(tries):
         try:
             with ctx.deps.session() as session:
                 inserted = deliveries.owe_many(session, messages, ctx.now)
-            return {delivery_id: by_key[key] for key, delivery_id in inserted.items()}
+                owed = {delivery_id: by_key[key] for key, delivery_id in inserted.items()}
+                for message in owed.values():  # audited with the digest that will carry it (sent exactly once)
+                    if message.assignments:
+                        reminded(session, message.assignments, message.local_date, "daily digest")
+            return owed
         except SQLAlchemyError as error:
             log.warning("could not record %d reminders (try %d): %s", len(batch), attempt + 1, error)
             time.sleep(0.2 * (attempt + 1))
@@ -127,29 +125,63 @@ def _line(result: outbox.Result, message: Due) -> str:
     return f"will retry {describe}: {result.detail}"
 
 
-def _items_of(delivery: Delivery) -> list[int]:
+def items_of(delivery: Delivery) -> list[int]:
+    """The action items a reminder names (the reminder history records them with its outcome)."""
     return [int(i) for i in (delivery.payload or {}).get("item_ids") or []]
 
 
-def _record_sent(session: Session, delivery: Delivery, _posted: Posted) -> None:
-    record_items(session, delivery.id, _items_of(delivery))
-    sections = [int(i) for i in (delivery.payload or {}).get("assignments") or []]
-    if sections:  # audited once the digest is out, per section it named
-        reminded(session, sections, delivery.local_date, "daily digest")
+def _snapshot(item: OverdueItem) -> dict[str, Any]:
+    """What a reminder says about one item, as selected: its line is rendered from this when it is sent."""
+    return {
+        "id": item.id, "key": item.milestone_key, "name": item.milestone_name, "description": item.description,
+        "owner": item.owner_id, "horizon": item.horizon, "priority": item.priority,
+        "due": item.due_date.isoformat(), "today": item.owner_today.isoformat(),
+        "snoozed": item.snoozed_until.isoformat() if item.snoozed_until else None,
+        "overdue_days": item.working_days_overdue,
+    }
 
 
-def _record_failed(session: Session, delivery: Delivery, _code: str) -> None:
-    record_items(session, delivery.id, _items_of(delivery))
+def _line_of(snapshot: dict[str, Any]) -> ItemLine:
+    snoozed = snapshot.get("snoozed")
+    return ItemLine(
+        id=int(snapshot["id"]), milestone_key=snapshot["key"], milestone_name=snapshot["name"],
+        description=snapshot["description"], owner_id=snapshot["owner"], horizon=snapshot["horizon"],
+        priority=snapshot.get("priority"), due_date=date.fromisoformat(snapshot["due"]),
+        today=date.fromisoformat(snapshot["today"]), snoozed_until=date.fromisoformat(snoozed) if snoozed else None,
+        working_days_overdue=snapshot.get("overdue_days"),
+    )
+
+
+def render_owed(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
+    """The reminder's text and blocks, built by the outbox when it sends the row (no query: the row says it all)."""
+    payload = delivery.payload or {}
+    if "lines" not in payload:  # owed by an earlier version, with its text and blocks
+        return outbox.outgoing_of(delivery)
+    lines = [_line_of(snapshot) for snapshot in payload["lines"]]
+    if not lines:
+        return None
+    detail = delivery.detail or {}
+    if delivery.kind == KIND_DIGEST:
+        asked = [int(i) for i in payload.get("assignments") or []]
+        found = with_milestones(session, asked) if asked else {}
+        sections = digest_groups([found[i] for i in asked if i in found], delivery.local_date) if asked else []
+        text, blocks = digest_message(lines, sections=sections)
+    elif delivery.kind == KIND_ESCALATION:
+        failures = [Failure(f["owner"], f["error"], date.fromisoformat(f["date"])) for f in detail.get("failures", [])]
+        text, blocks = escalation_message(lines, failures, int(detail.get("after", 0)))
+    else:
+        text, blocks = weekly_message(lines[0].milestone_key, lines[0].milestone_name, lines)
+    return outbox.Outgoing("post", delivery.target or delivery.recipient_id, text, blocks)
 
 
 for _kind in (KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY):  # KIND_ASSIGNED: bot/actions/flows_refresh.py
-    outbox.register(_kind, on_sent=_record_sent, on_failed=_record_failed)
+    outbox.register(_kind, render=render_owed, items=items_of)
 
 
 def _refresh_profiles(ctx: JobContext) -> None:
     """users.info for people whose cached time zone is missing or a day old, each outside any transaction."""
     with ctx.deps.session() as session:
-        stale = stale_profiles(session, utcnow())
+        stale = stale_profiles(session, ctx.now, clock=utcnow())
     refresh_profiles(ctx.deps, ctx.client, list(stale))
 
 
@@ -167,16 +199,6 @@ def _detail(message: Due, after: int) -> dict[str, Any] | None:
     if message.assignments:  # the digest's sections, for re-rendering it in place (bot.actions.flows_refresh)
         return {"assignments": message.assignments}
     return None
-
-
-def render(message: Due, after_days: int, sections: list[list[Block]] | None = None) -> tuple[str, list[Block]]:
-    lines = [line_from_overdue(item) for item in message.items]
-    if message.kind == KIND_DIGEST:
-        return digest_message(lines, sections=sections or [])
-    if message.kind == KIND_ESCALATION:
-        return escalation_message(lines, list(message.failures.values()), after_days)
-    first = message.items[0]
-    return weekly_message(first.milestone_key, first.milestone_name, lines)
 
 
 def _describe(message: Due) -> str:

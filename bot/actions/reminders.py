@@ -22,10 +22,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.actions.service import KIND_DIGEST, KIND_ESCALATION, KIND_WEEKLY, is_overdue, overdue_since
@@ -37,7 +36,6 @@ from models import (
     Assignment,
     AssignmentState,
     Delivery,
-    DeliveryItem,
     DeliveryStatus,
     Milestone,
     UserProfile,
@@ -119,11 +117,12 @@ def _open_candidates(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def stale_profiles(session: Session, now: datetime) -> list[str]:
-    """People the sweep needs a time zone for whose cached profile is missing or older than a day:
+def stale_profiles(session: Session, now: datetime, *, clock: datetime | None = None) -> list[str]:
+    """People the sweep at `now` needs a time zone for whose cached profile is missing or older than a day
+    by `clock` (the real time: `remind --now` may pretend another moment, but a cache's age is real):
     owners of candidate items and the owners of their milestones, and people asked for a section with a due
     date. Two queries."""
-    cutoff = now - PROFILE_MAX_AGE
+    cutoff = (clock or now) - PROFILE_MAX_AGE
     owner_p, lead_p = aliased(UserProfile), aliased(UserProfile)
     rows = session.execute(
         select(ActionItem.owner_id, owner_p.fetched_at, Milestone.owner_id, lead_p.fetched_at)
@@ -333,13 +332,16 @@ def _escalation(escalations: dict[str, Due], lead: str, lead_tz: str | None, now
 
 
 def _latest_failures(session: Session, now: datetime, owners: set[str]) -> list[Failure]:
-    """Owners whose most recent digest (within the window) failed for good. One query over recent digests."""
+    """Owners whose most recent digest (within the window) failed for good. One query, over the recent
+    digests of owners with a failure among them only (usually none: the query then returns nothing)."""
     if not owners:
         return []
     since = (now - FAILURE_WINDOW).date()
+    recent = (Delivery.kind == KIND_DIGEST) & (Delivery.local_date >= since)
+    failed = select(Delivery.recipient_id).where(recent, Delivery.status == DeliveryStatus.FAILED)
     rows = session.execute(
         select(Delivery.recipient_id, Delivery.local_date, Delivery.status, Delivery.error)
-        .where(Delivery.kind == KIND_DIGEST, Delivery.local_date >= since)
+        .where(recent, Delivery.recipient_id.in_(failed.scalar_subquery()))
         .order_by(Delivery.recipient_id, Delivery.local_date)
     )
     latest: dict[str, tuple[date, str, str | None]] = {}
@@ -370,22 +372,3 @@ def _settled_keys(session: Session, now: datetime, due: Sequence[Due | Held]) ->
         for kind, recipient, subject, day, status, lease_until in rows
         if status != DeliveryStatus.CLAIMED or lease_until >= now
     }
-
-
-def record_items(session: Session, delivery_id: int, item_ids: list[int]) -> None:
-    """The reminder history: which items a delivery named. One multi-row insert, idempotent."""
-    if not item_ids:
-        return
-    rows = [{"delivery_id": delivery_id, "action_item_id": i} for i in sorted(set(item_ids))]
-    for start in range(0, len(rows), 500):
-        insert_ignore_many(session, rows[start : start + 500])
-
-
-def insert_ignore_many(session: Session, rows: list[dict[str, int]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(cast(Table, DeliveryItem.__table__)).values(rows).on_conflict_do_nothing(
-            index_elements=["delivery_id", "action_item_id"]
-        )
-    )

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from bot.actions.reminders import Failure, OverdueItem
+from bot.actions.reminders import Failure
 from bot.actions.service import is_overdue, is_snoozed
 from bot.slack.forms import Block, option, plain
 from bot.slack.payloads import Payload
@@ -124,15 +124,6 @@ def line_from_item(item: ActionItem, today: date) -> ItemLine:
         description=item.description, owner_id=item.owner_id, horizon=item.horizon, priority=item.priority,
         due_date=item.due_date, today=today, status=item.status, snoozed_until=item.snoozed_until,
         done_by=item.done_by, done_at=item.done_at, effort_days=item.effort_days, planned_sprint=item.planned_sprint,
-    )
-
-
-def line_from_overdue(item: OverdueItem) -> ItemLine:
-    return ItemLine(
-        id=item.id, milestone_key=item.milestone_key, milestone_name=item.milestone_name,
-        description=item.description, owner_id=item.owner_id, horizon=item.horizon, priority=item.priority,
-        due_date=item.due_date, today=item.owner_today, snoozed_until=item.snoozed_until,
-        working_days_overdue=item.working_days_overdue,
     )
 
 

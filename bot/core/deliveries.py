@@ -10,18 +10,20 @@ to look in Slack's history for the key first, since Slack may have the message a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, TextClause
 
 from bot.core.db import insert_ignore
-from models import Delivery, DeliveryItem, DeliveryStatus
+from models import Delivery, DeliveryItem, DeliveryStatus, UTCDateTime
+from models.actions import SENDABLE_STATUSES
 
 # Short: a dead sender's messages are taken over within a minute; a live one keeps extending it (heartbeat).
 LEASE = timedelta(seconds=60)
@@ -86,26 +88,53 @@ class Owed:
 
 
 def owe_many(session: Session, messages: list[Owed], now: datetime) -> dict[tuple[str, str, str, date], int]:
-    """Record a batch in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite
-    ≥ 3.35); returns the ids of the rows this call inserted, by (kind, recipient, subject, local date). Rows
-    another sweep owed first are simply absent: they are that sweep's to send."""
+    """Record a batch in one statement (`INSERT … ON CONFLICT DO NOTHING RETURNING`); returns the ids of the
+    rows this call inserted, by (kind, recipient, subject, local date). Rows another sweep owed first are
+    simply absent: they are that sweep's to send.
+
+    PostgreSQL gets the batch as one array per column (`INSERT … SELECT FROM unnest(…)`: a short statement
+    whatever the batch, where a VALUES list of 1,000 rows costs psycopg more to parse than the server to run);
+    SQLite (≥ 3.35) gets SQLAlchemy's "insertmanyvalues", one compiled statement with the rows in pages."""
     if not messages:
         return {}
-    rows = [
-        {"kind": m.kind, "recipient_id": m.recipient_id, "subject": m.subject[:64], "local_date": m.local_date,
-         "status": DeliveryStatus.PENDING, "claimed_at": now, "lease_until": now, "attempts": 0, "op": m.op,
-         "target": m.target, "payload": m.payload, "team_id": m.team_id, "detail": m.detail}
-        for m in messages
-    ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Delivery)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["kind", "recipient_id", "subject", "local_date"])
-        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date)
-    )
-    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in session.execute(statement)}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_PG_OWE_MANY, {
+            "status": DeliveryStatus.PENDING.value, "now": now,
+            "kind": [m.kind for m in messages], "recipient_id": [m.recipient_id for m in messages],
+            "subject": [m.subject[:64] for m in messages], "local_date": [m.local_date for m in messages],
+            "op": [m.op for m in messages], "target": [m.target for m in messages],
+            "payload": [None if m.payload is None else json.dumps(m.payload) for m in messages],
+            "team_id": [m.team_id for m in messages],
+            "detail": [None if m.detail is None else json.dumps(m.detail) for m in messages],
+        })
+    else:
+        table = cast(Table, Delivery.__table__)
+        statement = (
+            sqlite.insert(table)
+            .on_conflict_do_nothing(index_elements=["kind", "recipient_id", "subject", "local_date"])
+            .returning(table.c.id, table.c.kind, table.c.recipient_id, table.c.subject, table.c.local_date)
+        )
+        rows = session.execute(statement, [
+            {"kind": m.kind, "recipient_id": m.recipient_id, "subject": m.subject[:64], "local_date": m.local_date,
+             "status": DeliveryStatus.PENDING, "claimed_at": now, "lease_until": now, "attempts": 0, "op": m.op,
+             "target": m.target, "payload": m.payload, "team_id": m.team_id, "detail": m.detail}
+            for m in messages
+        ])
+    return {(r.kind, r.recipient_id, r.subject, r.local_date): r.id for r in rows}
+
+
+_PG_OWE_MANY = text("""
+    INSERT INTO deliveries (kind, recipient_id, subject, local_date, status, claimed_at, lease_until, attempts,
+                            op, target, payload, team_id, detail)
+    SELECT m.kind, m.recipient_id, m.subject, m.local_date, :status, :now, :now, 0,
+           m.op, m.target, CAST(m.payload AS json), m.team_id, CAST(m.detail AS json)
+    FROM unnest(CAST(:kind AS varchar[]), CAST(:recipient_id AS varchar[]), CAST(:subject AS varchar[]),
+                CAST(:local_date AS date[]), CAST(:op AS varchar[]), CAST(:target AS varchar[]),
+                CAST(:payload AS text[]), CAST(:team_id AS varchar[]), CAST(:detail AS text[]))
+         AS m(kind, recipient_id, subject, local_date, op, target, payload, team_id, detail)
+    ON CONFLICT (kind, recipient_id, subject, local_date) DO NOTHING
+    RETURNING id, kind, recipient_id, subject, local_date
+""").bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = LEASE) -> Claimed | None:
@@ -136,9 +165,11 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta = 
     return Claimed(delivery_id, key_of(delivery), takeover=previous.attempts > 0)
 
 
-def _sendable(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Owed messages a sender may take now: pending, or claimed by a sender whose lease ran out; not held."""
+def _sendable(now: datetime) -> tuple[ColumnElement[bool] | TextClause, ...]:
+    """Owed messages a sender may take now: pending, or claimed by a sender whose lease ran out; not held.
+    The first term is the partial index's predicate as written there, so the claim reads only unsent rows."""
     return (
+        text(f"deliveries.{SENDABLE_STATUSES}"),
         Delivery.op.is_not(None),
         or_(Delivery.status == DeliveryStatus.PENDING,
             (Delivery.status == DeliveryStatus.CLAIMED) & (Delivery.lease_until < now)),
@@ -157,14 +188,13 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta = LE
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    table = cast(Table, Delivery.__table__)  # a Core statement: the ORM's bulk-update bookkeeping is not needed
     rows = session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease,
-                attempts=Delivery.attempts + 1)
-        .returning(Delivery.id, Delivery.kind, Delivery.recipient_id, Delivery.subject, Delivery.local_date,
-                   Delivery.attempts)
-        .execution_options(synchronize_session=False)
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(status=DeliveryStatus.CLAIMED, claimed_at=now, lease_until=now + lease, attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.kind, table.c.recipient_id, table.c.subject, table.c.local_date,
+                   table.c.attempts)
     ).all()
     return [Claimed(r.id, f"{r.kind}:{r.recipient_id}:{r.subject}:{r.local_date.isoformat()}", r.attempts > 1)
             for r in sorted(rows, key=lambda r: r.id)]
@@ -200,6 +230,19 @@ def mark_sent(
     _record_items(session, delivery_id, item_ids)
 
 
+def mark_sent_many(session: Session, sent: list[tuple[int, str, str]], now: datetime) -> None:
+    """`mark_sent` for a batch of (id, channel, ts) in one executemany (one round trip on psycopg)."""
+    if not sent:
+        return
+    table = cast(Table, Delivery.__table__)
+    session.execute(
+        update(table).where(table.c.id == bindparam("sent_id"))
+        .values(status=DeliveryStatus.SENT, sent_at=now, channel=bindparam("sent_channel"),
+                message_ts=bindparam("sent_ts"), error=None),
+        [{"sent_id": i, "sent_channel": channel, "sent_ts": ts} for i, channel, ts in sent],
+    )
+
+
 def mark_failed(session: Session, delivery_id: int, error: str, item_ids: list[int] | None = None) -> None:
     """Slack refused for good (user_not_found, account_inactive…): keep the error so it can be shown."""
     session.execute(
@@ -220,6 +263,16 @@ def release(session: Session, delivery_id: int, error: str, now: datetime) -> No
 
 
 def _record_items(session: Session, delivery_id: int, item_ids: list[int] | None) -> None:
-    for item_id in item_ids or []:
-        insert_ignore(session, DeliveryItem.__table__, {"delivery_id": delivery_id, "action_item_id": item_id},
-                      conflict=["delivery_id", "action_item_id"])
+    record_items(session, {delivery_id: item_ids or []})
+
+
+def record_items(session: Session, named: dict[int, list[int]]) -> None:
+    """The reminder history: which action items each delivery named. One idempotent executemany."""
+    rows = [{"delivery_id": delivery_id, "action_item_id": item_id}
+            for delivery_id, item_ids in named.items() for item_id in sorted(set(item_ids))]
+    if not rows:
+        return
+    table = cast(Table, DeliveryItem.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).on_conflict_do_nothing(index_elements=["delivery_id", "action_item_id"]), rows)

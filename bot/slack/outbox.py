@@ -20,13 +20,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -34,13 +33,15 @@ from bot.core import deliveries
 from bot.deps import Deps
 from bot.slack.client import without_blind_retries
 from bot.slack.notifier import DeliveryError, Notifier, Posted
-from bot.slack.pacing import SendGate
+from bot.slack.outbox_slack import EVENT_TYPE as EVENT_TYPE
+from bot.slack.outbox_slack import GATE as GATE
+from bot.slack.outbox_slack import MAX_RATE_LIMITED_TRIES as MAX_RATE_LIMITED_TRIES
+from bot.slack.outbox_slack import Outgoing as Outgoing
+from bot.slack.outbox_slack import find_sent, send_paced
 from models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "milestone_bot_outbox"
-HISTORY_LOOKBACK = 100  # messages of the target conversation searched for a key before a re-send
 # Slack's answers that will not change by trying again.
 PERMANENT_ERRORS = frozenset({
     "user_not_found", "account_inactive", "user_disabled", "channel_not_found", "not_in_channel", "is_archived",
@@ -58,19 +59,6 @@ PERMANENT_ERRORS = frozenset({
 def is_permanent(code: str) -> bool:
     """One classification for every sender: permanent refusals are recorded; the rest are tried again."""
     return code in PERMANENT_ERRORS
-
-
-@dataclass
-class Outgoing:
-    """One Web API call: `post` to a channel or a user id (their DM), or `update` a message in place."""
-
-    op: str
-    channel: str
-    text: str
-    blocks: list[dict[str, Any]] | None = None
-    ts: str | None = None
-    thread_ts: str | None = None
-    data: dict[str, Any] | None = None  # what a kind with its own sender needs (a canvas's Markdown and id)
 
 
 @dataclass
@@ -95,21 +83,28 @@ AfterFail = Callable[[Session, Delivery, str], None]
 Sender = Callable[[WebClient, Outgoing], Posted]
 
 
+# The action items a message names, for the reminder history (delivery_items): recorded with its outcome.
+NamedItems = Callable[[Delivery], list[int]]
+
+
 @dataclass
 class Kind:
     render: Renderer | None = None
     on_sent: AfterSend | None = None
     on_failed: AfterFail | None = None
     send: Sender | None = None
+    items: NamedItems | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
 def register(kind: str, *, render: Renderer | None = None, on_sent: AfterSend | None = None,
-             on_failed: AfterFail | None = None, send: Sender | None = None) -> None:
-    """A feature says how to build a kind of message from the database and what to record once it is out."""
-    KINDS[kind] = Kind(render, on_sent, on_failed, send)
+             on_failed: AfterFail | None = None, send: Sender | None = None, items: NamedItems | None = None) -> None:
+    """A feature says how to build a kind of message from the database and what to record once it is out.
+    `items` names the action items a message is about (recorded when it is sent or fails for good); a kind
+    without `on_sent` is recorded with its batch in a few statements, not one transaction step per row."""
+    KINDS[kind] = Kind(render, on_sent, on_failed, send, items)
 
 
 def outgoing_of(delivery: Delivery) -> Outgoing | None:
@@ -124,10 +119,10 @@ def outgoing_of(delivery: Delivery) -> Outgoing | None:
 # ---- sending ----------------------------------------------------------------------------------------------
 
 
-# One gate per process: every sender thread of the web process or the clock shares Slack's limits.
-GATE = SendGate()
-MAX_RATE_LIMITED_TRIES = 6
-SWEEP_BATCH_PER_SENDER = 4  # rows claimed per sender per batch: small, so a crash strands few
+# Claimed and not yet recorded, per sender: what a crash of the sweep can strand until the leases run out
+# (then the next sweep takes them over, looking in Slack's history before sending again).
+SWEEP_BATCH_PER_SENDER = 4
+RECORD_EVERY = 1.0  # seconds: outcomes are recorded at least this often, whatever the batch
 
 
 def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datetime | None = None) -> list[Result]:
@@ -151,33 +146,76 @@ def deliver(deps: Deps, client: WebClient, ids: Iterable[int | None], now: datet
 def sweep(deps: Deps, client: WebClient, now: datetime | None = None) -> list[Result]:
     """Everything still owed: never sent, or claimed by a sender that died (its lease ran out).
 
-    A batch at a time: claim it in one statement (processes sweeping at once take disjoint batches), build its
-    messages in one read, send them with SEND_CONCURRENCY senders under one heartbeat, and record the outcomes
-    in one transaction (a crash before that is covered by the history check of the next attempt)."""
+    A pipeline, so the senders never wait for the database: SEND_CONCURRENCY senders work through a queue
+    while this thread keeps it filled, claiming in one statement as many rows as there is room for
+    (processes sweeping at once take disjoint rows) and building them in one read, and records what came
+    back in one transaction per batch. At most SWEEP_BATCH_PER_SENDER rows per sender are claimed and not
+    yet recorded, all under one heartbeat; a crash before they are recorded is covered by the history check
+    of the next attempt."""
     now = now or utcnow()
     sender = without_blind_retries(client)
     workers = max(1, deps.settings.send_concurrency)
+    window = SWEEP_BATCH_PER_SENDER * workers
     results: list[Result] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool:
+    flying: dict[Future[_Outcome], _Built] = {}  # queued or being sent
+    finished: list[_Outcome] = []  # sent, not yet recorded
+    drained = False
+    recorded_at = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox") as pool, \
+            _Heartbeat(deps, []) as heartbeat:
         while True:
-            try:
-                with deps.session() as session:
-                    batch = deliveries.claim_due(session, now, limit=SWEEP_BATCH_PER_SENDER * workers)
-                # A renderer may note what it built on its row (kept only when built inside a claim); in this
-                # read-only transaction that note is dropped, and must never be flushed: on SQLite a flush
-                # would need the write lock and fail the whole batch while a writer holds it.
-                with deps.read() as session, session.no_autoflush:
-                    built = [(claimed, *_build(session, claimed.id)) for claimed in batch]
-            except SQLAlchemyError as error:  # claims stand; their leases run out and a later pass sends them
-                log.warning("outbox: could not claim or build a batch: %s", error)
+            room = window - len(flying) - len(finished)
+            if not drained and room >= workers:  # room for a sender's worth at least: claim it now
+                built = _claim_and_build_batch(deps, now, room)
+                if not built:
+                    drained = True
+                else:
+                    heartbeat.add([item[0].id for item in built])
+                    flying.update({pool.submit(_attempt, sender, *item): item for item in built})
+                    continue
+            if flying:
+                done, _pending = wait(flying, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+                finished += [_outcome_of(future, flying.pop(future)) for future in done]
+            if finished and (len(finished) >= workers or not flying
+                             or time.monotonic() - recorded_at >= RECORD_EVERY):
+                results += _record_all(deps, finished, now)
+                heartbeat.discard([outcome.claimed.id for outcome in finished])
+                finished, recorded_at = [], time.monotonic()
+                drained = False  # what was just recorded may owe more (an on_sent hook): look again
+            if drained and not flying and not finished:
                 break
-            if not batch:
-                break
-            with _Heartbeat(deps, [claimed.id for claimed in batch]):
-                outcomes = list(pool.map(lambda item: _attempt(sender, *item), built))
-            results += _record_all(deps, outcomes, now)
     GATE.forget_idle()
     return results
+
+
+_Built = tuple[deliveries.Claimed, Outgoing | None, tuple[str, str]]  # a claimed row, its message, (kind, recipient)
+
+
+def _claim_and_build_batch(deps: Deps, now: datetime, limit: int) -> list[_Built] | None:
+    """Claim up to `limit` owed rows in one statement, then build their messages in one read."""
+    try:
+        with deps.session() as session:
+            batch = deliveries.claim_due(session, now, limit=limit)
+        if not batch:
+            return []
+        # A renderer may note what it built on its row (kept only when built inside a claim); in this
+        # read-only transaction that note is dropped, and must never be flushed: on SQLite a flush would
+        # need the write lock and fail the whole batch while a writer holds it.
+        with deps.read() as session, session.no_autoflush:
+            rows = {row.id: row for row in session.scalars(
+                select(Delivery).where(Delivery.id.in_([claimed.id for claimed in batch])))}
+            return [(claimed, *_build_row(session, rows.get(claimed.id))) for claimed in batch]
+    except SQLAlchemyError as error:  # claims stand; their leases run out and a later pass sends them
+        log.warning("outbox: could not claim or build a batch: %s", error)
+        return None
+
+
+def _outcome_of(future: Future[_Outcome], built: _Built) -> _Outcome:
+    error = future.exception()
+    if error is None:
+        return future.result()
+    log.warning("outbox: sending %s failed: %r", built[0].key, error)  # e.g. the history check's connection
+    return _Outcome(built[0], built[2], code=type(error).__name__)
 
 
 def _deliver_one(deps: Deps, client: WebClient, delivery_id: int, now: datetime) -> Result | None:
@@ -207,7 +245,10 @@ class _Outcome:
 
 
 def _build(session: Session, delivery_id: int) -> tuple[Outgoing | None, tuple[str, str]]:
-    delivery = session.get(Delivery, delivery_id)
+    return _build_row(session, session.get(Delivery, delivery_id))
+
+
+def _build_row(session: Session, delivery: Delivery | None) -> tuple[Outgoing | None, tuple[str, str]]:
     if delivery is None:
         return None, ("?", "?")
     kind = KINDS.get(delivery.kind, Kind())
@@ -222,13 +263,13 @@ def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing 
         return _Outcome(claimed, summary, skipped=True)
     own_sender = KINDS.get(summary[0], Kind()).send
     if claimed.takeover and outgoing.op == "post" and own_sender is None:
-        found = _find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
+        found = find_sent(client, outgoing.channel, claimed.key, outgoing.thread_ts)
         if found is not None:
             return _Outcome(claimed, summary, posted=found, found=True)
     try:
         if own_sender is not None:  # not a chat message (a canvas): the kind makes its own calls
             return _Outcome(claimed, summary, posted=own_sender(client, outgoing))
-        return _Outcome(claimed, summary, posted=_send(Notifier(client), outgoing, claimed.key))
+        return _Outcome(claimed, summary, posted=send_paced(Notifier(client), outgoing, claimed.key))
     except DeliveryError as error:
         return _Outcome(claimed, summary, code=error.code)
     except Exception as error:  # the connection dropped after the client's retries: Slack may have it
@@ -236,10 +277,17 @@ def _attempt(client: WebClient, claimed: deliveries.Claimed, outgoing: Outgoing 
         return _Outcome(claimed, summary, code=type(error).__name__)
 
 
-def _apply(session: Session, outcome: _Outcome, now: datetime) -> Result:
+@dataclass
+class _Marks:
+    """What a batch's recording writes in a few statements at the end: plain sends and named items."""
+
+    sent: list[tuple[int, str, str]] = field(default_factory=list)
+    named: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _apply(session: Session, outcome: _Outcome, now: datetime, marks: _Marks, delivery: Delivery | None) -> Result:
     """Record one outcome in the caller's transaction, with the kind's after-send or after-fail hook."""
     delivery_id, summary = outcome.claimed.id, outcome.summary
-    delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return Result(delivery_id, *summary, "skipped")
     kind = KINDS.get(delivery.kind, Kind())
@@ -247,14 +295,20 @@ def _apply(session: Session, outcome: _Outcome, now: datetime) -> Result:
         deliveries.mark_failed(session, delivery_id, "nothing to send")
         return Result(delivery_id, *summary, "skipped")
     if outcome.posted is not None:
-        deliveries.mark_sent(session, delivery_id, channel=outcome.posted.channel, ts=outcome.posted.ts, now=now)
-        if kind.on_sent:
+        if kind.items:
+            marks.named[delivery_id] = kind.items(delivery)
+        if kind.on_sent:  # the hook sees the row as sent
+            deliveries.mark_sent(session, delivery_id, channel=outcome.posted.channel, ts=outcome.posted.ts, now=now)
             kind.on_sent(session, delivery, outcome.posted)
+        else:
+            marks.sent.append((delivery_id, outcome.posted.channel, outcome.posted.ts))
         return Result(delivery_id, *summary, "found" if outcome.found else "sent",
                       "already in Slack; not sent again" if outcome.found else "")
     code = outcome.code or "unknown"
     if is_permanent(code) or delivery.attempts >= deliveries.MAX_ATTEMPTS:
         deliveries.mark_failed(session, delivery_id, code)
+        if kind.items:
+            marks.named[delivery_id] = kind.items(delivery)
         if kind.on_failed:
             kind.on_failed(session, delivery, code)
         return Result(delivery_id, *summary, "failed", code)
@@ -263,12 +317,19 @@ def _apply(session: Session, outcome: _Outcome, now: datetime) -> Result:
 
 
 def _record_all(deps: Deps, outcomes: list[_Outcome], now: datetime, tries: int = 5) -> list[Result]:
-    """Record a batch of outcomes in one transaction; it must survive a passing lock. Until it is recorded
-    the claims' leases stand, and a later attempt finds the messages in the history instead of resending."""
+    """Record a batch of outcomes in one transaction (its rows read in one query, plain sends and named items
+    written in one statement each); it must survive a passing lock. Until it is recorded the claims' leases
+    stand, and a later attempt finds the messages in the history instead of resending."""
     for attempt in range(tries):
         try:
             with deps.session() as session:
-                return [_apply(session, outcome, now) for outcome in outcomes]
+                ids = [outcome.claimed.id for outcome in outcomes]
+                rows = {row.id: row for row in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+                marks = _Marks()
+                results = [_apply(session, outcome, now, marks, rows.get(outcome.claimed.id)) for outcome in outcomes]
+                deliveries.mark_sent_many(session, marks.sent, now)
+                deliveries.record_items(session, marks.named)
+                return results
         except SQLAlchemyError as error:
             log.warning("outbox: recording %d outcome(s) (try %d): %s", len(outcomes), attempt + 1, error)
             time.sleep(0.2 * (attempt + 1))
@@ -292,55 +353,23 @@ def _claim_and_build(
     return None
 
 
-def _send(notifier: Notifier, outgoing: Outgoing, key: str) -> Posted:
-    """One call within Slack's limits; a 429 pauses every sender of the method, then this one tries again."""
-    metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
-    method = "chat.update" if outgoing.op == "update" else "chat.postMessage"
-    for attempt in range(MAX_RATE_LIMITED_TRIES):
-        GATE.wait(method, outgoing.channel if outgoing.op == "post" else None)
-        try:
-            if outgoing.op == "update":
-                assert outgoing.ts is not None
-                return notifier.update(outgoing.channel, outgoing.ts, outgoing.text, outgoing.blocks,
-                                       metadata=metadata)
-            return notifier.post(outgoing.channel, outgoing.text, outgoing.blocks, thread_ts=outgoing.thread_ts,
-                                 metadata=metadata)
-        except DeliveryError as error:
-            if error.retry_after is None or attempt == MAX_RATE_LIMITED_TRIES - 1:
-                raise
-            GATE.pause(method, error.retry_after)
-    raise AssertionError("unreachable")
-
-
-def _find_sent(client: WebClient, channel: str, key: str, thread_ts: str | None = None) -> Posted | None:
-    """The message with this key, if Slack already has it (a sender died between Slack's answer and our mark).
-    A thread reply is looked for among the thread's replies: Slack's history lists top-level messages only."""
-    try:
-        if channel.startswith(("U", "W")):
-            channel = client.conversations_open(users=channel)["channel"]["id"]
-        if thread_ts:
-            history = client.conversations_replies(channel=channel, ts=thread_ts, limit=HISTORY_LOOKBACK,
-                                                   include_all_metadata=True)
-        else:
-            history = client.conversations_history(channel=channel, limit=HISTORY_LOOKBACK,
-                                                   include_all_metadata=True)
-    except SlackApiError as error:
-        log.warning("outbox: could not read the history of %s: %s", channel, error.response.get("error"))
-        return None
-    for message in history.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == EVENT_TYPE and (metadata.get("event_payload") or {}).get("key") == key:
-            return Posted(channel, message["ts"])
-    return None
-
-
-@dataclass
 class _Heartbeat:
-    """Extends the claims' leases while their sends are in progress (a 429 storm can outlast one lease)."""
+    """Extends the claims' leases while their sends are in progress (a 429 storm can outlast one lease);
+    the sweep adds rows as it claims them and drops them once recorded."""
 
-    deps: Deps
-    delivery_ids: list[int]
-    stop: threading.Event = field(default_factory=threading.Event)
+    def __init__(self, deps: Deps, delivery_ids: Iterable[int]) -> None:
+        self.deps = deps
+        self._ids = set(delivery_ids)
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def add(self, delivery_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(delivery_ids)
+
+    def discard(self, delivery_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.difference_update(delivery_ids)
 
     def __enter__(self) -> _Heartbeat:
         interval = deliveries.LEASE.total_seconds() / 3
@@ -350,11 +379,15 @@ class _Heartbeat:
 
     def _beat(self, interval: float) -> None:
         while not self.stop.wait(interval):
+            with self._lock:
+                ids = sorted(self._ids)
+            if not ids:
+                continue
             try:
                 with self.deps.session() as session:
-                    deliveries.extend(session, self.delivery_ids, utcnow())
+                    deliveries.extend(session, ids, utcnow())
             except SQLAlchemyError as error:
-                log.warning("outbox: heartbeat for %s failed: %s", self.delivery_ids, error)
+                log.warning("outbox: heartbeat for %d claim(s) failed: %s", len(ids), error)
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()

@@ -9,12 +9,15 @@ checked again against the database and against who is acting.
 
 from __future__ import annotations
 
+import hmac
 import types
 import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal, Self, get_args, get_origin, get_type_hints
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Serializer, Signer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.signer import HMACAlgorithm
 
 from bot.core.errors import DomainError
 
@@ -32,10 +35,39 @@ class ForgedPayload(DomainError):
         super().__init__("That form or button is out of date or was changed. Open it again from the latest message.")
 
 
+class _OneShotHMAC(HMACAlgorithm):
+    """itsdangerous's HMAC-SHA1, through OpenSSL's one-shot `hmac.digest` (the same bytes, a third the time)."""
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, "sha1")
+
+
+class _Serializer(URLSafeSerializer):
+    """itsdangerous's URL-safe serializer with the cost taken out of signing many small tokens (a digest
+    signs six per item): one signer per salt instead of one per token, and no zlib attempt for JSON under
+    COMPRESS_FROM bytes (it never comes out shorter). Tokens are the same format; `loads` is unchanged."""
+
+    COMPRESS_FROM = 100
+
+    def __init__(self, secret_key: str, salt: str) -> None:
+        super().__init__(secret_key, salt=salt, signer_kwargs={"algorithm": _OneShotHMAC()})
+        self._signers: dict[str | bytes | None, Signer] = {}
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        signer = self._signers.get(salt)
+        if signer is None:
+            signer = self._signers[salt] = super().make_signer(salt)
+        return signer
+
+    def dump_payload(self, obj: Any) -> bytes:
+        data = Serializer.dump_payload(self, obj)
+        return base64_encode(data) if len(data) < self.COMPRESS_FROM else super().dump_payload(obj)
+
+
 def configure(secret_key: str) -> None:
     """Set the signing key once per process (bot.deps.make_deps does it)."""
     global _serializer
-    _serializer = URLSafeSerializer(secret_key, salt=_SALT)
+    _serializer = _Serializer(secret_key, salt=_SALT)
 
 
 def _signer() -> URLSafeSerializer:

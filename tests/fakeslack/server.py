@@ -26,6 +26,15 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as Slack's API: a client may send many calls on one connection (every answer has its
+    # Content-Length; a dropped answer closes the connection).
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall between
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake._lock:
+            self.server.fake.connections += 1
 
     def do_POST(self) -> None:
         fake = self.server.fake
@@ -48,6 +57,7 @@ class HttpServer(FakeCore):
     def _clear_state(self) -> None:
         super()._clear_state()
         self.latency_ms: float = 0.0  # every request waits this long before it is handled
+        self.connections = 0  # TCP connections accepted (a client that keeps its connection open makes one)
         self._drops: dict[str, int] = {}  # method -> answers still to drop
         self._limits: dict[str, tuple[int, float]] = {}  # method or "*" -> (calls, per seconds)
         self._window: dict[str, collections.deque[float]] = {}
