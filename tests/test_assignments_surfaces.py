@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assignments import service, views
 from bot.sections.service import get_section
-from models import Assignment, AuditEvent, Milestone, utcnow
+from models import Assignment, AuditEvent, Milestone, SignOffRequest, utcnow
 from tests.fakeslack import FakeSlack, validate_blocks
 from tests.harness import SlackSender
 from tests.test_assignments import (
@@ -209,3 +209,21 @@ def test_the_gate_lists_open_requests_and_its_button_reminds_each_person_once_a_
                      message={"blocks": gate, "ts": "1.2"}, channel_id="C0001")
     ephemeral(slack, "can remind people")
     assert len([a for a in audit_actions(db) if a[0] == "assignment.reminded"]) == 3
+
+
+def test_the_sign_off_gate_names_who_was_asked_for_each_empty_section(
+    bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]
+) -> None:
+    from tests.test_signoffs import make_milestone
+
+    make_milestone(db, {"QA Lead": "UQA"})
+    assign(bot, slack, f"M-001 budget <@UPM> due {DUE.isoformat()}")
+    answer = bot.command("signoff M-001").json()  # the gate, before anyone is asked to sign
+    assert validate_blocks(answer["blocks"], surface="message") == []
+    budget = next(b for b in answer["blocks"] if b.get("block_id") == "gate_budget")["text"]["text"]
+    assert budget == f"• Budget · asked <@UPM>, due {day(DUE)}"
+    text = dumps(answer["blocks"])
+    assert "*Still asked of someone (1)*" in text and "Remind everyone who owes a section" in text
+    assert answer["blocks"][-1]["block_id"] == "signoff_confirm"  # the gate's own choices stay last
+    with db() as session:  # nothing was requested yet: the gate only asked
+        assert session.scalars(select(SignOffRequest)).all() == []
