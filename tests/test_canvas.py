@@ -414,7 +414,7 @@ def test_the_status_message_and_home_link_to_the_canvas(
 ) -> None:
     # An edit of substance outdates the demo's sign-offs: the channel gets the status message, no canvas yet.
     form = open_form(bot, slack, "edit M-042 summary")
-    assert saved(bot.submit_view(form, {"executive_summary": "Before the canvas"}))
+    assert saved(save_confirmed(bot, form, {"executive_summary": "Before the canvas"}))
     posted = slack.wait_for("chat.postMessage", where=lambda c: c.params.get("channel") == CHANNEL
                             and str(c.params.get("text")).startswith("Sign-off M-042"))
     assert "/docs/" not in json.dumps(posted[0].params["blocks"])

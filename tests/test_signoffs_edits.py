@@ -52,6 +52,10 @@ def _accepted(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session], rol
         wait_until_quiet(slack, idle=0.3)
     with db() as session:
         assert session.get(Milestone, milestone_id).accepted_at is not None  # type: ignore[union-attr]
+    # The final report and the acceptance's thread post (one of them waits Slack's pace: a post a second).
+    for key in ("final_report_post", "signoff_accepted"):
+        slack.wait_for("chat.postMessage", where=lambda c, key=key: key in json.dumps(c.params.get("metadata")))
+    wait_until_quiet(slack, idle=0.3)
     return milestone_id
 
 
@@ -193,12 +197,15 @@ def test_a_field_that_is_not_report_content_saves_without_asking(
     milestone_id = _accepted(bot, slack, db, {"QA Lead": "UQA"})
     before = _state(db, milestone_id)
     form = _form(bot, slack, "edit M-001 details")
-    answer = bot.submit_view(form, {"report_channel_id": "C0OTHER", "currency": "eur"}).json()
+    # Where the report goes and whether the final report is posted are settings (the currency is content: the
+    # report prints every amount in it).
+    answer = bot.submit_view(form, {"report_channel_id": "C0OTHER", "post_final_report": []}).json()
     assert answer["view"]["callback_id"] != CONFIRM and "Saved · Milestone details" in _text(answer["view"])
     assert _state(db, milestone_id) == before  # no new revision, the sign-off and the acceptance stand
     with db() as session:
         milestone = session.get(Milestone, milestone_id)
-        assert milestone is not None and (milestone.report_channel_id, milestone.currency) == ("C0OTHER", "EUR")
+        assert milestone is not None
+        assert (milestone.report_channel_id, milestone.post_final_report) == ("C0OTHER", False)
 
 
 def test_a_forged_or_stale_confirmation_is_refused_or_asked_again(

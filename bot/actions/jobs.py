@@ -153,16 +153,17 @@ def _line_of(snapshot: dict[str, Any]) -> ItemLine:
 
 
 def render_owed(session: Session, delivery: Delivery) -> outbox.Outgoing | None:
-    """The reminder's text and blocks, built by the outbox when it sends the row (no query: the row says it all)."""
+    """The reminder's text and blocks, built by the outbox when it sends the row (from the row's snapshot; a
+    digest naming sections reads them, one query)."""
     payload = delivery.payload or {}
     if "lines" not in payload:  # owed by an earlier version, with its text and blocks
         return outbox.outgoing_of(delivery)
     lines = [_line_of(snapshot) for snapshot in payload["lines"]]
-    if not lines:
+    asked = [int(i) for i in payload.get("assignments") or []] if delivery.kind == KIND_DIGEST else []
+    if not lines and not asked:
         return None
     detail = delivery.detail or {}
-    if delivery.kind == KIND_DIGEST:
-        asked = [int(i) for i in payload.get("assignments") or []]
+    if delivery.kind == KIND_DIGEST:  # with the overdue sections asked of the person (drawn by bot.assignments)
         found = with_milestones(session, asked) if asked else {}
         sections = digest_groups([found[i] for i in asked if i in found], delivery.local_date) if asked else []
         text, blocks = digest_message(lines, sections=sections)

@@ -79,8 +79,9 @@ def summary(
             f"{preview_for} with the full report in the thread.", 3000)}]})
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": truncate(esc(title), 150)}})
     if final:
+        banner = accepted_on(r)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
-                       f"*✅ {accepted_on(r).capitalize()}* — every required approver has signed off."}})
+                       f"*✅ {banner[:1].upper()}{banner[1:]}* — every required approver has signed off."}})
     fields = [
         ("Status", r.status_label),
         ("Report", r.signoff_progress.state_label),
