@@ -32,6 +32,7 @@ from tests.harness import TEAM_ID, SlackSender, http
 from tests.test_import_roundtrip import actions, export, without_slack_activity
 from tests.test_import_slack import outcome, submit
 from tests.test_milestones import open_modal
+from tests.test_signoffs import save_confirmed
 
 # The demo's budget (85,000 / 82,500 · 12,000 / 12,000 · 4,000 / 4,400) as each currency shows it; for USD,
 # the template's own form of every cell (`$XX,XXX`, `-$X,XXX`, `$0`, `+$XXX`).
@@ -74,7 +75,7 @@ def change_currency(bot: SlackSender, slack: FakeSlack, typed: str) -> None:
     details = open_modal(bot, slack, "edit M-042 details")
     currency = next(b for b in details["blocks"] if b.get("block_id") == "currency")
     assert currency["element"]["initial_value"] == "USD" and not currency.get("optional")  # required now
-    response = bot.submit_view(details, {"currency": typed})
+    response = save_confirmed(bot, details, {"currency": typed})  # signed already: it asks to confirm first
     assert response.status == 200 and "errors" not in (response.json() or {})
 
 
