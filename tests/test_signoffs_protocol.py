@@ -156,11 +156,13 @@ def test_a_locked_database_keeps_the_decision_form_open_with_its_input(
 def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
     milestone_id = make_milestone(db, {"QA Lead": "UQA", "Technical Lead": "UTECH"})
     request_signoff(bot, slack, milestone_id, dms=2)
-    view, _ = open_and_submit(bot, slack, "UQA", "signoff_reject", {"reason": "Defects <!here> still open"})
+    view, first = open_and_submit(bot, slack, "UQA", "signoff_reject", {"reason": "Defects <!here> still open"})
+    assert first.status == 200 and not first.body, first.body  # saved and closed within Slack's 3 seconds
     bot.submit_view(view, {"reason": "Defects <!here> still open"}, user_id="UQA")  # a double submit
     owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER"
                            and "Rejected" in json.dumps(c.params.get("blocks")))
-    assert "Defects &lt;!here&gt; still open" in json.dumps(owner[0].params["blocks"])
+    shown = json.dumps(owner[0].params["blocks"], ensure_ascii=False)
+    assert "Defects &lt;!here&gt; still open" in shown, shown
     rejected = slack.messages["DUOWNER"][0]
     edit = URLSafeSerializer("test-secret-key", salt="milestone-bot.payload").loads(
         button_value(rejected, "milestone_sections"))  # Edit sections: the picker, a signed milestone reference
