@@ -151,6 +151,9 @@ def test_a_locked_database_keeps_the_decision_form_open_with_its_input(
     assert not bot.submit_view(view, {"reason": "Load tests missing"}, user_id="UQA").body
     with db() as session:
         assert session.scalars(select(SignOff.reason)).all() == ["Load tests missing"]
+    # The owner hears it (and the DM is out before the next test starts).
+    owner = slack.wait_for("chat.postMessage", 1, where=lambda c: c.response.get("channel") == "DUOWNER")
+    assert "Load tests missing" in json.dumps(owner[0].params["blocks"])
 
 
 def test_the_owner_hears_each_decision_once(bot: SlackSender, slack: FakeSlack, db: sessionmaker[Session]) -> None:
